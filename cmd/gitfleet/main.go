@@ -1,0 +1,50 @@
+// Command gitfleet renders a fleet repository and applies it to member clusters.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries an exit code through cobra without printing anything more: the
+// command already told the user what went wrong.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCommand().ExecuteContext(ctx)
+	stop()
+	var exit exitError
+	switch {
+	case errors.As(err, &exit):
+		os.Exit(exit.code)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(2)
+	}
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gitfleet",
+		Short: "GitOps for a fleet of Kubernetes clusters, from one git repository",
+		Long: `gitfleet keeps a fleet of Kubernetes clusters in the state that one git repository,
+the fleet repo, describes: clusters, apps (kustomize), and where each app goes.
+
+  gitfleet validate DIR                      check a fleet repo; every problem with file and line
+  gitfleet render DIR --cluster NAME         print the objects a cluster would get
+  gitfleet apply --repo DIR --kubeconfig F   apply the repo to every cluster it declares`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newValidateCommand(), newRenderCommand(), newApplyCommand())
+	return root
+}

@@ -1,0 +1,93 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"gitfleet.dev/gitfleet/render"
+	"gitfleet.dev/gitfleet/schema"
+)
+
+// Apply applies one rendered revision to the fleet's clusters, each independently and in
+// parallel, and returns one result per cluster in the repository's cluster order. A
+// cluster that fails (unreachable, say) only fails its own result. The error is for
+// problems with the request itself, such as an unknown cluster name in opts.Clusters.
+func Apply(ctx context.Context, repo *schema.Repo, renderer *render.Renderer, conn Connector, opts ApplyOptions) ([]ClusterResult, error) {
+	clusters, err := selectClusters(repo, opts.Clusters)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Progress == nil {
+		opts.Progress = noProgress{}
+	}
+	results := make([]ClusterResult, len(clusters))
+	g := new(errgroup.Group)
+	g.SetLimit(max(1, opts.Concurrency))
+	for i, c := range clusters {
+		g.Go(func() error {
+			results[i] = applyCluster(ctx, repo, c, renderer, conn, opts)
+			return nil
+		})
+	}
+	_ = g.Wait() // workers record failures in their results and never return an error.
+	return results, nil
+}
+
+// applyCluster is the whole pipeline for one cluster: render, connect, apply, prune,
+// record.
+func applyCluster(ctx context.Context, repo *schema.Repo, c *schema.Cluster, renderer *render.Renderer, conn Connector, opts ApplyOptions) ClusterResult {
+	name := c.Metadata.Name
+	opts.Progress.Stage(name, "rendering")
+	desired := renderer.Cluster(ctx, c)
+
+	opts.Progress.Stage(name, "connecting")
+	a, err := newClusterApplier(ctx, repo.Fleet.Metadata.Name, c, conn, opts)
+	if err != nil {
+		opts.Log.Error(err, "cluster not applied", "cluster", name)
+		opts.Progress.Stage(name, "failed: "+err.Error())
+		return ClusterResult{Cluster: name, Apps: notApplied(desired), Err: err}
+	}
+	res := a.apply(ctx, desired, *repo.Fleet.Spec.Prune)
+	opts.Progress.Stage(name, "done")
+	return res
+}
+
+// notApplied reports every App of an unreachable cluster as not applied, keeping render
+// failures so that they are not hidden behind the connection problem.
+func notApplied(desired render.ClusterResult) []AppResult {
+	out := make([]AppResult, len(desired.Apps))
+	for i, app := range desired.Apps {
+		out[i] = AppResult{App: app.App.Metadata.Name, Health: Unknown, Err: app.Err}
+	}
+	return out
+}
+
+func selectClusters(repo *schema.Repo, names []string) ([]*schema.Cluster, error) {
+	if len(names) == 0 {
+		return repo.Clusters, nil
+	}
+	var out []*schema.Cluster
+	var unknown []string
+	for _, n := range names {
+		c := repo.Cluster(n)
+		if c == nil {
+			unknown = append(unknown, n)
+			continue
+		}
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	if len(unknown) > 0 {
+		known := make([]string, len(repo.Clusters))
+		for i, c := range repo.Clusters {
+			known[i] = c.Metadata.Name
+		}
+		return nil, fmt.Errorf("no cluster named %s in the repository (known: %s)", strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	return out, nil
+}

@@ -1,0 +1,243 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/pkg/ssa"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"gitfleet.dev/gitfleet/reconciler/inventory"
+	"gitfleet.dev/gitfleet/render"
+	"gitfleet.dev/gitfleet/schema"
+)
+
+// clusterApplier applies Apps to one member cluster.
+type clusterApplier struct {
+	cluster string
+	// fleet is the Fleet's name: inventories and prunes are scoped to it.
+	fleet   string
+	client  client.Client
+	manager *ssa.ResourceManager
+	opts    ApplyOptions
+}
+
+// newClusterApplier connects to the cluster and checks that its API server answers, so an
+// unreachable cluster is reported as such instead of as a failure of every App.
+func newClusterApplier(ctx context.Context, fleet string, c *schema.Cluster, conn Connector, opts ApplyOptions) (*clusterApplier, error) {
+	name := c.Metadata.Name
+	cfg, err := conn.RESTConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, &ConfigError{Cluster: name, Err: fmt.Errorf("building HTTP client: %w", err)}
+	}
+	disco, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		return nil, &ConfigError{Cluster: name, Err: fmt.Errorf("building discovery client: %w", err)}
+	}
+	if _, err := disco.ServerVersion(); err != nil {
+		return nil, &UnreachableError{Cluster: name, Err: err}
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
+	if err != nil {
+		return nil, &UnreachableError{Cluster: name, Err: fmt.Errorf("reading the API list: %w", err)}
+	}
+	cl, err := client.New(cfg, client.Options{HTTPClient: httpClient, Mapper: mapper})
+	if err != nil {
+		return nil, &ConfigError{Cluster: name, Err: fmt.Errorf("building client: %w", err)}
+	}
+	poller := polling.NewStatusPoller(cl, mapper, polling.Options{})
+	return &clusterApplier{
+		cluster: name,
+		fleet:   fleet,
+		client:  cl,
+		manager: ssa.NewResourceManager(cl, poller, ssa.Owner{Field: FieldManager, Group: "gitfleet.dev"}),
+		opts:    opts,
+	}, nil
+}
+
+// appPlan is one App's apply outcome that the prune and inventory steps continue from.
+type appPlan struct {
+	result AppResult
+	// next is the inventory to record after this apply.
+	next *inventory.Inventory
+	// stale lists objects the App no longer renders, to prune.
+	stale []*unstructured.Unstructured
+}
+
+// apply runs the cluster's pipeline: read inventories, apply Apps in dependency order,
+// prune, record inventories.
+func (a *clusterApplier) apply(ctx context.Context, desired render.ClusterResult, pruneOrphans bool) ClusterResult {
+	res := ClusterResult{Cluster: a.cluster}
+	a.opts.Progress.Stage(a.cluster, "reading inventories")
+	old, err := a.readInventories(ctx)
+	if err != nil {
+		res.Err = err
+		res.Apps = notApplied(desired)
+		return res
+	}
+
+	plans := map[string]*appPlan{}
+	for _, app := range dependencyOrder(desired.Apps) {
+		name := app.App.Metadata.Name
+		prev := old[name]
+		if prev == nil {
+			prev = inventory.New()
+		}
+		p := a.applyApp(ctx, app, prev, plans)
+		plans[name] = p
+		res.Apps = append(res.Apps, p.result)
+	}
+
+	orphans := map[string]*inventory.Inventory{}
+	for name, inv := range old {
+		if _, ok := plans[name]; !ok {
+			orphans[name] = inv
+		}
+	}
+	if err := a.checkPruneGuard(old, plans, orphans, pruneOrphans); err != nil {
+		res.Err = err
+		for _, p := range plans {
+			inventory.AddObjects(p.next, p.stale) // keep tracking: nothing was pruned.
+			p.stale = nil
+		}
+		orphans = nil
+	}
+
+	a.opts.Progress.Stage(a.cluster, "pruning")
+	for i := range res.Apps {
+		p := plans[res.Apps[i].App]
+		a.prune(ctx, res.Apps[i].App, p)
+		res.Apps[i] = p.result
+	}
+	keep := map[string]*inventory.Inventory{}
+	for name, p := range plans {
+		keep[name] = p.next
+	}
+	var drop []string
+	if pruneOrphans {
+		res.Pruned, keep, drop = a.pruneOrphans(ctx, orphans, keep)
+	}
+
+	a.opts.Progress.Stage(a.cluster, "recording inventories")
+	if err := a.writeInventories(ctx, keep, drop); err != nil {
+		res.Err = errors.Join(res.Err, err)
+	}
+	return res
+}
+
+// applyApp applies one App and waits for it to become healthy.
+func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, prev *inventory.Inventory, done map[string]*appPlan) *appPlan {
+	name := app.App.Metadata.Name
+	p := &appPlan{result: AppResult{App: name, Health: Unknown}, next: prev}
+	if app.Err != nil {
+		// Neither applied nor pruned: the App's objects stay as the last good revision
+		// left them.
+		p.result.Err = app.Err
+		return p
+	}
+	for _, dep := range app.App.Spec.DependsOn {
+		if d, ok := done[dep]; !ok || d.result.Err != nil || d.result.Health != Healthy {
+			p.result.Err = &DependencyError{App: name, Dependency: dep}
+			return p
+		}
+	}
+
+	a.opts.Progress.Stage(a.cluster, "applying "+name)
+	objs := app.Objects
+	a.defaultNamespaces(objs)
+	applyOpts := ssa.DefaultApplyOptions()
+	applyOpts.WaitTimeout = a.opts.HealthTimeout
+	cs, err := a.manager.ApplyAllStaged(ctx, objs, applyOpts)
+	if cs != nil {
+		p.result.Changes = cs.Entries
+	}
+	p.next = inventory.New()
+	if cs != nil {
+		inventory.AddChangeSet(p.next, cs)
+	}
+	if err != nil {
+		// Keep tracking what was there before as well as what this apply created, and
+		// prune nothing: a half-applied App is not a statement of what to remove.
+		inventory.AddObjects(p.next, mustObjects(prev))
+		p.result.Err = &ApplyError{Cluster: a.cluster, App: name, Err: err}
+		return p
+	}
+	if *app.App.Spec.Prune {
+		stale, err := inventory.Diff(prev, p.next)
+		if err != nil {
+			p.result.Err = &ApplyError{Cluster: a.cluster, App: name, Err: err}
+			return p
+		}
+		p.stale = stale
+	}
+
+	a.opts.Progress.Stage(a.cluster, "waiting for "+name+" to become healthy")
+	p.result.Health = a.waitHealthy(ctx, cs)
+	return p
+}
+
+// defaultNamespaces puts namespaced objects that name no namespace into "default", as
+// kubectl does; the apply would otherwise address them as cluster-scoped.
+func (a *clusterApplier) defaultNamespaces(objs []*unstructured.Unstructured) {
+	for _, o := range objs {
+		if o.GetNamespace() != "" {
+			continue
+		}
+		// A kind the cluster does not know yet (a custom resource whose CRD is applied in
+		// the same App) is left alone; the apply reports it if it is wrong.
+		if namespaced, err := a.client.IsObjectNamespaced(o); err == nil && namespaced {
+			o.SetNamespace("default")
+		}
+	}
+}
+
+// mustObjects returns stubs of an inventory's objects; entries come from this package's
+// own ConfigMaps, so a malformed one is skipped rather than failing the App.
+func mustObjects(inv *inventory.Inventory) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, e := range inv.Entries {
+		if u, err := e.Object(); err == nil {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// dependencyOrder sorts Apps so that each comes after the Apps it depends on; ties keep
+// the name order of the repository. The schema rejects cycles.
+func dependencyOrder(apps []render.AppResult) []render.AppResult {
+	byName := map[string]render.AppResult{}
+	for _, a := range apps {
+		byName[a.App.Metadata.Name] = a
+	}
+	var out []render.AppResult
+	placed := map[string]bool{}
+	var place func(a render.AppResult)
+	place = func(a render.AppResult) {
+		name := a.App.Metadata.Name
+		if placed[name] {
+			return
+		}
+		placed[name] = true
+		for _, dep := range a.App.Spec.DependsOn {
+			if d, ok := byName[dep]; ok {
+				place(d)
+			}
+		}
+		out = append(out, a)
+	}
+	for _, a := range apps {
+		place(a)
+	}
+	return out
+}

@@ -1,0 +1,177 @@
+package schema
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"reflect"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Repo is a loaded fleet repository: every fleet object it declares, sorted by name.
+type Repo struct {
+	// Fleet holds the repository-wide settings; defaults are filled in when the repository
+	// has no Fleet file.
+	Fleet    *Fleet
+	Clusters []*Cluster
+	Apps     []*App
+}
+
+// Cluster returns the cluster with the given name, or nil.
+func (r *Repo) Cluster(name string) *Cluster {
+	for _, c := range r.Clusters {
+		if c.Metadata.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// App returns the app with the given name, or nil.
+func (r *Repo) App(name string) *App {
+	for _, a := range r.Apps {
+		if a.Metadata.Name == name {
+			return a
+		}
+	}
+	return nil
+}
+
+// fleetMarker is looked for before a file is parsed: files that do not mention it are not
+// fleet files (kustomize bases, chart templates) and are left to the renderer, which
+// reports their problems against the app that uses them.
+var fleetMarker = []byte("gitfleet.dev/")
+
+// statusDir is written only by gitfleet; its files are never read back as configuration.
+const statusDir = "status"
+
+// Load reads every fleet file of a repository tree, fills in defaults and validates the
+// result. The error, when not nil, is an ErrorList with every problem found.
+func Load(ctx context.Context, fsys fs.FS) (*Repo, error) {
+	repo := &Repo{}
+	var errs ErrorList
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", p, err)
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		if d.IsDir() {
+			if p != "." && (strings.HasPrefix(d.Name(), ".") || p == statusDir) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", p, err)
+		}
+		if !bytes.Contains(data, fleetMarker) {
+			return nil
+		}
+		errs = append(errs, repo.loadFile(p, data)...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, repo.finish(fsys)...)
+	if err := errs.errOrNil(); err != nil {
+		return repo, err
+	}
+	return repo, nil
+}
+
+// loadFile decodes every document of one file.
+func (r *Repo) loadFile(file string, data []byte) ErrorList {
+	var errs ErrorList
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return errs
+		}
+		if err != nil {
+			return append(errs, yamlSyntaxError(file, err))
+		}
+		if len(doc.Content) == 0 {
+			continue // an empty document between two "---".
+		}
+		errs = append(errs, r.loadDocument(file, doc.Content[0])...)
+	}
+}
+
+func (r *Repo) loadDocument(file string, n *yaml.Node) ErrorList {
+	docPos := Position{File: file, Line: n.Line, Column: n.Column}
+	if n.Kind != yaml.MappingNode {
+		return ErrorList{{Position: docPos, Message: "expected a fleet object (a mapping with apiVersion and kind), found " + describe(n)}}
+	}
+	var tm TypeMeta
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch n.Content[i].Value {
+		case "apiVersion":
+			tm.APIVersion = n.Content[i+1].Value
+		case "kind":
+			tm.Kind = n.Content[i+1].Value
+		}
+	}
+	if !strings.HasPrefix(tm.APIVersion, "gitfleet.dev/") {
+		return nil // a Kubernetes manifest that merely mentions gitfleet (labels, say).
+	}
+	if tm.APIVersion != APIVersion {
+		return ErrorList{{Position: docPos, Field: "apiVersion", Message: fmt.Sprintf("unsupported apiVersion %q; this gitfleet reads %s", tm.APIVersion, APIVersion)}}
+	}
+	var target any
+	switch tm.Kind {
+	case KindFleet:
+		target = &Fleet{}
+	case KindCluster:
+		target = &Cluster{}
+	case KindApp:
+		target = &App{}
+	default:
+		return ErrorList{{Position: docPos, Field: "kind", Message: fmt.Sprintf("unknown kind %q; expected one of: %s", tm.Kind, strings.Join([]string{KindApp, KindCluster, KindFleet}, ", "))}}
+	}
+	d := &decoder{file: file, fields: map[string]Position{}}
+	v := reflect.ValueOf(target).Elem()
+	d.decode(n, v, "")
+	v.FieldByName("Origin").Set(reflect.ValueOf(Origin{File: file, fields: d.fields, doc: docPos}))
+	switch obj := target.(type) {
+	case *Fleet:
+		if r.Fleet != nil {
+			d.errs = append(d.errs, &FieldError{Position: docPos, Field: "kind", Message: fmt.Sprintf("a repository has one Fleet; another is declared at %s", r.Fleet.Origin.Pos(""))})
+			break
+		}
+		r.Fleet = obj
+	case *Cluster:
+		r.Clusters = append(r.Clusters, obj)
+	case *App:
+		r.Apps = append(r.Apps, obj)
+	}
+	return d.errs
+}
+
+// yamlSyntaxError turns yaml.v3's "yaml: line N: ..." text into a positioned error.
+func yamlSyntaxError(file string, err error) *FieldError {
+	msg := err.Error()
+	pos := Position{File: file}
+	if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
+		var line int
+		if _, scanErr := fmt.Sscanf(rest, "%d:", &line); scanErr == nil {
+			pos.Line = line
+			_, msg, _ = strings.Cut(rest, ": ")
+		}
+	}
+	return &FieldError{Position: pos, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
