@@ -11,7 +11,7 @@ import (
 	"reflect"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Repo is a loaded fleet repository: every fleet object it declares, sorted by name.
@@ -162,16 +162,19 @@ func (r *Repo) loadDocument(file string, n *yaml.Node) ErrorList {
 	return d.errs
 }
 
-// yamlSyntaxError turns yaml.v3's "yaml: line N: ..." text into a positioned error.
+// yamlSyntaxError turns the YAML library's error into a positioned one. The mark is where
+// the parser gave up; an unclosed bracket or quote is then reported where it was opened
+// (the context mark), which is where a person has to look.
 func yamlSyntaxError(file string, err error) *FieldError {
-	msg := err.Error()
-	pos := Position{File: file}
-	if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
-		var line int
-		if _, scanErr := fmt.Sscanf(rest, "%d:", &line); scanErr == nil {
-			pos.Line = line
-			_, msg, _ = strings.Cut(rest, ": ")
-		}
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		return &FieldError{Position: Position{File: file}, Message: "invalid YAML: " + err.Error()}
 	}
-	return &FieldError{Position: pos, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	mark := le.Mark
+	msg := le.Message
+	if le.ContextMsg != "" && le.ContextMark.Line > 0 {
+		mark = le.ContextMark
+		msg = le.ContextMsg + ": " + msg
+	}
+	return &FieldError{Position: Position{File: file, Line: mark.Line, Column: mark.Column}, Message: "invalid YAML: " + msg}
 }
