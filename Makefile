@@ -22,9 +22,10 @@ vet:
 	$(GO) vet ./...
 	@out=$$(gofmt -l cmd reconciler render schema test); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## test: every test, unit and end-to-end against real API servers
+## test: every test, unit and end-to-end against real API servers, plus a short fuzz run
 test: tools vet
 	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 15s ./schema/
 
 ## demo: two local member clusters, a local fleet repo from fleet-example/, one apply
 demo: tools build
