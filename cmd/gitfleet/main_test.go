@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gitfleet.dev/gitfleet/test/gitrepo"
+	"gitfleet.dev/gitfleet/test/harness"
+)
+
+// env holds two member clusters named like fleet-example's, so the example itself is
+// applied by the CLI test.
+var env *harness.Env
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var err error
+	env, err = harness.Start(ctx, harness.Options{
+		Clusters: []string{"gz-dev", "bj-prod"},
+		Log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cmd/gitfleet: cannot start the test clusters: %v\n", err)
+		return 1
+	}
+	defer env.Stop()
+	return m.Run()
+}
+
+// gitfleet runs the CLI in-process and returns its exit code, stdout and stderr.
+func gitfleet(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := newRootCommand()
+	var stdout, stderr bytes.Buffer
+	cmd.SetOut(&stdout)
+	cmd.SetErr(&stderr)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(t.Context())
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0, stdout.String(), stderr.String()
+	case errors.As(err, &exit):
+		return exit.code, stdout.String(), stderr.String()
+	default:
+		return 2, stdout.String(), stderr.String() + err.Error()
+	}
+}
+
+func exampleRepo(t *testing.T) *gitrepo.Repo {
+	t.Helper()
+	repo, err := gitrepo.Init(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.CopyDir(filepath.Join("..", "..", "fleet-example")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("import"); err != nil {
+		t.Fatal(err)
+	}
+	return repo
+}
+
+func TestValidate(t *testing.T) {
+	code, out, _ := gitfleet(t, "validate", "../../fleet-example")
+	if code != 0 || !strings.Contains(out, "is valid: 2 cluster(s), 2 app(s)") {
+		t.Fatalf("validate fleet-example: exit %d, output %q", code, out)
+	}
+
+	repo := exampleRepo(t)
+	if err := repo.Write(map[string]string{"clusters/gz-dev.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: gz-dev\nspec:\n  tpye: Imported\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("typo"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = gitfleet(t, "validate", repo.Dir)
+	want := "clusters/gz-dev.yaml:6:3: spec.tpye: unknown field \"tpye\"; expected one of: credentials, displayName, type, version\n1 problem(s)\n"
+	if code != 1 || out != want {
+		t.Errorf("validate with a typo: exit %d, output %q; want exit 1, %q", code, out, want)
+	}
+
+	code, out, _ = gitfleet(t, "validate", repo.Dir, "-o", "json")
+	if code != 1 || !strings.Contains(out, `"line": 6`) || !strings.Contains(out, `"field": "spec.tpye"`) {
+		t.Errorf("validate -o json: exit %d, output %s", code, out)
+	}
+}
+
+func TestRenderIsStable(t *testing.T) {
+	code, first, stderr := gitfleet(t, "render", "../../fleet-example")
+	if code != 0 {
+		t.Fatalf("render: exit %d: %s", code, stderr)
+	}
+	_, second, _ := gitfleet(t, "render", "../../fleet-example")
+	if first != second {
+		t.Error("two renders of the same repository differ")
+	}
+	if n := strings.Count(first, "\n---\n") + 1; n != 12 {
+		t.Errorf("render printed %d objects, want 12 (6 per cluster)", n)
+	}
+	_, one, _ := gitfleet(t, "render", "../../fleet-example", "--cluster", "gz-dev", "--app", "guestbook")
+	if strings.Contains(one, "bj-prod") || strings.Contains(one, "app: platform-base") || !strings.Contains(one, "kind: Deployment") {
+		t.Errorf("render --cluster gz-dev --app guestbook printed other clusters or apps:\n%s", one)
+	}
+}
+
+// TestApplyExample applies fleet-example to both clusters through the CLI, twice, and
+// checks the summary table. Deployments stay Progressing here (no controllers run), which
+// the summary must say, with exit status 1.
+func TestApplyExample(t *testing.T) {
+	repo := exampleRepo(t)
+	args := []string{"apply", "--repo", repo.Dir, "--kubeconfig", env.Kubeconfig, "--health-timeout", "2s"}
+	code, out, stderr := gitfleet(t, args...)
+	if code != 1 {
+		t.Fatalf("apply: exit %d, want 1 (Deployments cannot become ready without controllers)\n%s\n%s", code, out, stderr)
+	}
+	row := regexp.MustCompile(`(?m)^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\S+)$`)
+	rows := row.FindAllStringSubmatch(out, -1)
+	if len(rows) != 2 {
+		t.Fatalf("summary has %d cluster rows, want 2:\n%s", len(rows), out)
+	}
+	for _, r := range rows {
+		if r[2] != "6" || r[3] != "0" || r[4] != "0" || r[5] != "0" || r[6] != "Progressing" {
+			t.Errorf("first apply of %s: created=%s configured=%s unchanged=%s pruned=%s health=%s; want 6 created, Progressing", r[1], r[2], r[3], r[4], r[5], r[6])
+		}
+	}
+
+	_, out, _ = gitfleet(t, args...)
+	for _, r := range row.FindAllStringSubmatch(out, -1) {
+		if r[2] != "0" || r[4] != "6" {
+			t.Errorf("second apply of %s: created=%s unchanged=%s; want everything unchanged\n%s", r[1], r[2], r[4], out)
+		}
+	}
+}
+
+func TestApplyNeedsKubeconfig(t *testing.T) {
+	t.Setenv("KUBECONFIG", "")
+	code, _, stderr := gitfleet(t, "apply", "--repo", "../../fleet-example", "--kubeconfig", "")
+	if code != 2 || !strings.Contains(stderr, "no kubeconfig") {
+		t.Errorf("apply without kubeconfig: exit %d, stderr %q", code, stderr)
+	}
+}
