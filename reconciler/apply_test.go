@@ -13,7 +13,7 @@ import (
 )
 
 func app(name string, deps ...string) render.AppResult {
-	return render.AppResult{App: &schema.App{Metadata: schema.ObjectMeta{Name: name}, Spec: schema.AppSpec{DependsOn: deps}}}
+	return render.AppResult{App: &schema.App{Object: schema.Object{Metadata: schema.ObjectMeta{Name: name}}, Spec: schema.AppSpec{DependsOn: deps}}}
 }
 
 func TestDependencyOrder(t *testing.T) {
@@ -28,7 +28,7 @@ func TestDependencyOrder(t *testing.T) {
 }
 
 func TestSelectClusters(t *testing.T) {
-	repo := &schema.Repo{Clusters: []*schema.Cluster{{Metadata: schema.ObjectMeta{Name: "a"}}, {Metadata: schema.ObjectMeta{Name: "b"}}}}
+	repo := &schema.Repo{Clusters: []*schema.Cluster{{Object: schema.Object{Metadata: schema.ObjectMeta{Name: "a"}}}, {Object: schema.Object{Metadata: schema.ObjectMeta{Name: "b"}}}}}
 	got, err := selectClusters(repo, []string{"b", "b"})
 	if err != nil || len(got) != 1 || got[0].Metadata.Name != "b" {
 		t.Errorf("selectClusters(b, b) = %v, %v", got, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v4"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Origin records where an object came from: its file, and the position of each of its
@@ -62,7 +63,11 @@ type decoder struct {
 	errs   ErrorList
 }
 
-var durationType = reflect.TypeFor[Duration]()
+var (
+	durationType  = reflect.TypeFor[Duration]()
+	quantityType  = reflect.TypeFor[resource.Quantity]()
+	secretRefType = reflect.TypeFor[SecretRef]()
+)
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 	d.errs = append(d.errs, &FieldError{
@@ -80,9 +85,19 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // an empty value leaves the zero value, as yaml.v3 does.
 	}
-	if v.Type() == durationType {
+	switch v.Type() {
+	case durationType:
 		d.decodeDuration(n, v, path)
 		return
+	case quantityType:
+		d.decodeQuantity(n, v, path)
+		return
+	case secretRefType:
+		if n.Kind == yaml.ScalarNode {
+			// The one mistake that must never merge: a password or token in git.
+			d.errorf(n, path, "a secret must not be written into the repository; refer to it instead: {env: VARIABLE}, {secret: {name: NAME, key: KEY}} or {file: PATH}")
+			return
+		}
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
@@ -116,6 +131,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetBool(b)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || err != nil {
+			d.errorf(n, path, "expected a number, found %s", describe(n))
+			return
+		}
+		v.SetFloat(f)
 	case reflect.Int, reflect.Int32, reflect.Int64:
 		i, err := strconv.ParseInt(n.Value, 10, 64)
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil {
@@ -140,6 +162,15 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	v.Set(reflect.ValueOf(Duration{dur}))
+}
+
+func (d *decoder) decodeQuantity(n *yaml.Node, v reflect.Value, path string) {
+	q, err := resource.ParseQuantity(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		d.errorf(n, path, "expected a resource quantity such as 500m, 2, 4Gi or 100, found %s", describe(n))
+		return
+	}
+	v.Set(reflect.ValueOf(q))
 }
 
 func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
@@ -179,7 +210,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		seen[k.Value] = true
 		f, ok := fields[k.Value]
 		if !ok {
-			d.errorf(k, child, "unknown field %q; expected one of: %s", k.Value, strings.Join(sortedKeys(fields), ", "))
+			d.errorf(k, child, "%s", unknownName("field", k.Value, sortedKeys(fields)))
 			continue
 		}
 		d.decode(val, f, child)

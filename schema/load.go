@@ -14,35 +14,6 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// Repo is a loaded fleet repository: every fleet object it declares, sorted by name.
-type Repo struct {
-	// Fleet holds the repository-wide settings; defaults are filled in when the repository
-	// has no Fleet file.
-	Fleet    *Fleet
-	Clusters []*Cluster
-	Apps     []*App
-}
-
-// Cluster returns the cluster with the given name, or nil.
-func (r *Repo) Cluster(name string) *Cluster {
-	for _, c := range r.Clusters {
-		if c.Metadata.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
-// App returns the app with the given name, or nil.
-func (r *Repo) App(name string) *App {
-	for _, a := range r.Apps {
-		if a.Metadata.Name == name {
-			return a
-		}
-	}
-	return nil
-}
-
 // fleetMarker is looked for before a file is parsed: files that do not mention it are not
 // fleet files (kustomize bases, chart templates) and are left to the renderer, which
 // reports their problems against the app that uses them.
@@ -132,33 +103,20 @@ func (r *Repo) loadDocument(file string, n *yaml.Node) ErrorList {
 	if tm.APIVersion != APIVersion {
 		return ErrorList{{Position: docPos, Field: "apiVersion", Message: fmt.Sprintf("unsupported apiVersion %q; this gitfleet reads %s", tm.APIVersion, APIVersion)}}
 	}
-	var target any
-	switch tm.Kind {
-	case KindFleet:
-		target = &Fleet{}
-	case KindCluster:
-		target = &Cluster{}
-	case KindApp:
-		target = &App{}
-	default:
-		return ErrorList{{Position: docPos, Field: "kind", Message: fmt.Sprintf("unknown kind %q; expected one of: %s", tm.Kind, strings.Join([]string{KindApp, KindCluster, KindFleet}, ", "))}}
+	newObject, ok := kinds[tm.Kind]
+	if !ok {
+		return ErrorList{{Position: docPos, Field: "kind", Message: unknownName("kind", tm.Kind, sortedKeys(kinds))}}
 	}
+	target := newObject()
 	d := &decoder{file: file, fields: map[string]Position{}}
 	v := reflect.ValueOf(target).Elem()
 	d.decode(n, v, "")
 	v.FieldByName("Origin").Set(reflect.ValueOf(Origin{File: file, fields: d.fields, doc: docPos}))
-	switch obj := target.(type) {
-	case *Fleet:
-		if r.Fleet != nil {
-			d.errs = append(d.errs, &FieldError{Position: docPos, Field: "kind", Message: fmt.Sprintf("a repository has one Fleet; another is declared at %s", r.Fleet.Origin.Pos(""))})
-			break
-		}
-		r.Fleet = obj
-	case *Cluster:
-		r.Clusters = append(r.Clusters, obj)
-	case *App:
-		r.Apps = append(r.Apps, obj)
+	if _, isFleet := target.(*Fleet); isFleet && r.Fleet != nil {
+		d.errs = append(d.errs, &FieldError{Position: docPos, Field: "kind", Message: fmt.Sprintf("a repository has one Fleet; another is declared at %s", r.Fleet.Origin.Pos(""))})
+		return d.errs
 	}
+	r.add(target)
 	return d.errs
 }
 

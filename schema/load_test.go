@@ -54,7 +54,7 @@ func TestLoadDefaults(t *testing.T) {
 }
 
 func TestTargets(t *testing.T) {
-	dev := &Cluster{Metadata: ObjectMeta{Name: "dev", Labels: map[string]string{"env": "dev", "region": "gz"}}}
+	dev := &Cluster{Object: Object{Metadata: ObjectMeta{Name: "dev", Labels: map[string]string{"env": "dev", "region": "gz"}}}}
 	cases := []struct {
 		name    string
 		targets Targets
@@ -89,7 +89,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "unknown field",
 			files: map[string]string{"clusters/dev.yaml": clusterFile + "spec:\n  versoin: 1.18.3\n"},
-			want:  []string{`clusters/dev.yaml:8:3: spec.versoin: unknown field "versoin"; expected one of: credentials, displayName, type, version`},
+			want:  []string{`clusters/dev.yaml:8:3: spec.versoin: unknown field "versoin"; did you mean "version"?`},
 		},
 		{
 			name:  "wrong type",
@@ -104,7 +104,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "unknown kind",
 			files: map[string]string{"x.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: Clustr\nmetadata:\n  name: dev\n"},
-			want:  []string{`x.yaml:1:1: kind: unknown kind "Clustr"; expected one of: App, Cluster, Fleet`},
+			want:  []string{`x.yaml:1:1: kind: unknown kind "Clustr"; did you mean "Cluster"?`},
 		},
 		{
 			name:  "unsupported apiVersion",

@@ -2,17 +2,12 @@ package schema
 
 import (
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // APIVersion is the apiVersion every fleet file declares.
 const APIVersion = "gitfleet.dev/v1alpha1"
-
-// Kind names of the fleet repository.
-const (
-	KindFleet   = "Fleet"
-	KindCluster = "Cluster"
-	KindApp     = "App"
-)
 
 // ObjectMeta is the part of Kubernetes' metadata that fleet files use.
 type ObjectMeta struct {
@@ -30,13 +25,26 @@ type TypeMeta struct {
 	Kind       string `yaml:"kind" json:"kind"`
 }
 
+// Object is what every fleet object has: its kind, its name and labels, and where in the
+// repository it was declared.
+type Object struct {
+	TypeMeta `yaml:",inline" json:",inline"`
+	Metadata ObjectMeta `yaml:"metadata" json:"metadata"`
+	// Origin is the file and the field positions the object was loaded from.
+	Origin Origin `yaml:"-" json:"-"`
+}
+
+// Name is the object's metadata.name.
+func (o *Object) Name() string { return o.Metadata.Name }
+
+// Source is where the object was declared.
+func (o *Object) Source() Origin { return o.Origin }
+
 // Fleet holds the defaults that apply to the whole repository. A repository has at most one;
 // without one the defaults below apply.
 type Fleet struct {
-	TypeMeta `yaml:",inline" json:",inline"`
-	Metadata ObjectMeta `yaml:"metadata" json:"metadata"`
-	Spec     FleetSpec  `yaml:"spec" json:"spec"`
-	Origin   Origin     `yaml:"-" json:"-"`
+	Object `yaml:",inline" json:",inline"`
+	Spec   FleetSpec `yaml:"spec" json:"spec"`
 }
 
 // FleetSpec is the repository-wide configuration.
@@ -64,90 +72,6 @@ const (
 	DriftAlert   DriftPolicy = "alert"
 )
 
-// Cluster is one member cluster that gitfleet applies to.
-type Cluster struct {
-	TypeMeta `yaml:",inline" json:",inline"`
-	Metadata ObjectMeta  `yaml:"metadata" json:"metadata"`
-	Spec     ClusterSpec `yaml:"spec" json:"spec"`
-	Origin   Origin      `yaml:"-" json:"-"`
-}
-
-// ClusterSpec describes how to reach a member cluster and what it is.
-type ClusterSpec struct {
-	// DisplayName is the name people see (TKEStack: fewer than 60 characters).
-	DisplayName string `yaml:"displayName,omitempty" json:"displayName,omitempty"`
-	// Type is Imported (an existing cluster gitfleet only applies to) or Baremetal (a
-	// standalone cluster whose machines the fleet repo also declares).
-	Type ClusterType `yaml:"type,omitempty" json:"type,omitempty"`
-	// Credentials say where gitfleet finds the cluster's credentials; never the
-	// credentials themselves.
-	Credentials Credentials `yaml:"credentials,omitempty" json:"credentials,omitempty"`
-	// Version is the cluster's Kubernetes version, for example 1.18.3.
-	Version string `yaml:"version,omitempty" json:"version,omitempty"`
-}
-
-// ClusterType is how the platform came to manage a cluster.
-type ClusterType string
-
-const (
-	ClusterImported  ClusterType = "Imported"
-	ClusterBaremetal ClusterType = "Baremetal"
-)
-
-// Credentials point at a cluster's credentials outside the repository.
-type Credentials struct {
-	// KubeconfigContext is the context, in the kubeconfig given to gitfleet, that reaches
-	// this cluster. Defaults to the cluster's name.
-	KubeconfigContext string `yaml:"kubeconfigContext,omitempty" json:"kubeconfigContext,omitempty"`
-}
-
-// App is a set of Kubernetes objects, built from a source in the repository, applied to
-// the clusters its targets select.
-type App struct {
-	TypeMeta `yaml:",inline" json:",inline"`
-	Metadata ObjectMeta `yaml:"metadata" json:"metadata"`
-	Spec     AppSpec    `yaml:"spec" json:"spec"`
-	Origin   Origin     `yaml:"-" json:"-"`
-}
-
-// AppSpec says what an App contains and where it goes.
-type AppSpec struct {
-	Source AppSource `yaml:"source" json:"source"`
-	// Targets select the clusters the App is applied to.
-	Targets Targets `yaml:"targets" json:"targets"`
-	// Namespace, when set, puts every namespaced object of the App into this namespace
-	// (kustomize's namespace transformer), like Flux's targetNamespace.
-	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
-	// Prune overrides the Fleet's prune setting for this App.
-	Prune *bool `yaml:"prune,omitempty" json:"prune,omitempty"`
-	// Drift overrides the Fleet's drift policy for this App.
-	Drift DriftPolicy `yaml:"drift,omitempty" json:"drift,omitempty"`
-	// DependsOn names Apps that must be applied and healthy first.
-	DependsOn []string `yaml:"dependsOn,omitempty" json:"dependsOn,omitempty"`
-}
-
-// AppSource is where an App's objects come from. Exactly one field is set.
-type AppSource struct {
-	Kustomize *KustomizeSource `yaml:"kustomize,omitempty" json:"kustomize,omitempty"`
-}
-
-// KustomizeSource is a directory with a kustomization.yaml.
-type KustomizeSource struct {
-	// Path is the directory, relative to the repository root (as in Flux and Argo CD).
-	Path string `yaml:"path" json:"path"`
-}
-
-// Targets select clusters by name and by label; a cluster selected either way is a target.
-type Targets struct {
-	Clusters []string       `yaml:"clusters,omitempty" json:"clusters,omitempty"`
-	Selector *LabelSelector `yaml:"selector,omitempty" json:"selector,omitempty"`
-}
-
-// LabelSelector matches cluster labels; every listed label must match.
-type LabelSelector struct {
-	MatchLabels map[string]string `yaml:"matchLabels,omitempty" json:"matchLabels,omitempty"`
-}
-
 // Duration is a time.Duration written as in Go and Kubernetes ("30s", "5m", "1h").
 type Duration struct {
 	time.Duration
@@ -155,3 +79,26 @@ type Duration struct {
 
 // MarshalYAML writes the duration back in the form people write it.
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// SecretRef points at a secret outside the repository: the repository never holds a
+// password, token or key itself. Exactly one field is set.
+type SecretRef struct {
+	// Env names an environment variable of the gitfleet process.
+	Env string `yaml:"env,omitempty" json:"env,omitempty"`
+	// Secret is a key of a Secret in the cluster gitfleet runs in.
+	Secret *SecretKeyRef `yaml:"secret,omitempty" json:"secret,omitempty"`
+	// File is a file path on the machine gitfleet runs on (a mounted Secret, say).
+	File string `yaml:"file,omitempty" json:"file,omitempty"`
+}
+
+// SecretKeyRef is a key of a Kubernetes Secret.
+type SecretKeyRef struct {
+	// Namespace defaults to the namespace gitfleet runs in.
+	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	Name      string `yaml:"name" json:"name"`
+	Key       string `yaml:"key" json:"key"`
+}
+
+// ResourceList is a set of resource quantities (cpu: "8", memory: 16Gi, ...), written as
+// in Kubernetes.
+type ResourceList map[string]resource.Quantity

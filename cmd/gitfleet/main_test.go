@@ -90,7 +90,7 @@ func TestValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ = gitfleet(t, "validate", repo.Dir)
-	want := "clusters/gz-dev.yaml:6:3: spec.tpye: unknown field \"tpye\"; expected one of: credentials, displayName, type, version\n1 problem(s)\n"
+	want := "clusters/gz-dev.yaml:6:3: spec.tpye: unknown field \"tpye\"; did you mean \"type\"?\n1 problem(s)\n"
 	if code != 1 || out != want {
 		t.Errorf("validate with a typo: exit %d, output %q; want exit 1, %q", code, out, want)
 	}

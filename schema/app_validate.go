@@ -1,0 +1,119 @@
+package schema
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+)
+
+// defaultsApps fills in the Fleet's defaults.
+func (r *Repo) defaultsApps() {
+	for _, a := range r.Apps {
+		a.setDefaults(r.Fleet)
+	}
+}
+
+// validateApps checks every App, its source and its references.
+func (r *Repo) validateApps(fsys fs.FS) ErrorList {
+	var errs ErrorList
+	for _, a := range r.Apps {
+		errs = append(errs, a.validate(r, fsys)...)
+	}
+	return append(errs, r.dependencyCycles()...)
+}
+
+func (a *App) setDefaults(f *Fleet) {
+	if a.Spec.Prune == nil {
+		a.Spec.Prune = ptr(*f.Spec.Prune)
+	}
+	if a.Spec.Drift == "" {
+		a.Spec.Drift = f.Spec.Drift
+	}
+}
+
+func (a *App) validate(r *Repo, fsys fs.FS) ErrorList {
+	errs := validateName(a.Origin, a.Metadata.Name)
+	errs = append(errs, validateDrift(a.Origin, "spec.drift", a.Spec.Drift)...)
+	if a.Spec.Namespace != "" && !dnsLabel.MatchString(a.Spec.Namespace) {
+		errs = append(errs, a.Origin.Errorf("spec.namespace", "%q is not a valid namespace name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", a.Spec.Namespace))
+	}
+	switch k := a.Spec.Source.Kustomize; {
+	case k == nil:
+		errs = append(errs, a.Origin.Errorf("spec.source", "an App needs a source: set spec.source.kustomize.path to a directory with a kustomization.yaml"))
+	default:
+		errs = append(errs, validateKustomizePath(a.Origin, "spec.source.kustomize.path", k.Path, fsys)...)
+	}
+	if len(a.Spec.Targets.Clusters) == 0 && a.Spec.Targets.Selector == nil {
+		errs = append(errs, a.Origin.Errorf("spec.targets", "an App needs targets: list cluster names in spec.targets.clusters or set spec.targets.selector.matchLabels"))
+	}
+	for i, name := range a.Spec.Targets.Clusters {
+		if r.Cluster(name) == nil {
+			errs = append(errs, a.Origin.Errorf(fmt.Sprintf("spec.targets.clusters[%d]", i), "no Cluster named %q in the repository%s", name, knownNames(r.Clusters, func(c *Cluster) string { return c.Metadata.Name })))
+		}
+	}
+	for i, dep := range a.Spec.DependsOn {
+		field := fmt.Sprintf("spec.dependsOn[%d]", i)
+		switch {
+		case dep == a.Metadata.Name:
+			errs = append(errs, a.Origin.Errorf(field, "an App cannot depend on itself"))
+		case r.App(dep) == nil:
+			errs = append(errs, a.Origin.Errorf(field, "no App named %q in the repository%s", dep, knownNames(r.Apps, func(a *App) string { return a.Metadata.Name })))
+		}
+	}
+	return errs
+}
+
+// validateKustomizePath checks that a source path stays inside the repository and holds a
+// kustomization, so that a typo is caught by `gitfleet validate`, not at apply time.
+func validateKustomizePath(o Origin, field, p string, fsys fs.FS) ErrorList {
+	if p == "" {
+		return ErrorList{o.Errorf(field, "path is required: the directory, relative to the repository root, that holds the kustomization.yaml")}
+	}
+	clean := path.Clean(strings.TrimPrefix(p, "./"))
+	if path.IsAbs(p) || clean == ".." || strings.HasPrefix(clean, "../") {
+		return ErrorList{o.Errorf(field, "path %q must be relative to the repository root and stay inside it", p)}
+	}
+	info, err := fs.Stat(fsys, clean)
+	if err != nil || !info.IsDir() {
+		return ErrorList{o.Errorf(field, "directory %q does not exist in the repository", p)}
+	}
+	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		if _, err := fs.Stat(fsys, path.Join(clean, name)); err == nil {
+			return nil
+		}
+	}
+	return ErrorList{o.Errorf(field, "directory %q has no kustomization.yaml", p)}
+}
+
+// dependencyCycles reports Apps whose dependsOn chains lead back to themselves; such a
+// fleet could never finish applying.
+func (r *Repo) dependencyCycles() ErrorList {
+	var errs ErrorList
+	for _, a := range r.Apps {
+		seen := map[string]bool{}
+		var walk func(name string) bool
+		walk = func(name string) bool {
+			if seen[name] {
+				return false
+			}
+			seen[name] = true
+			dep := r.App(name)
+			if dep == nil {
+				return false
+			}
+			for _, d := range dep.Spec.DependsOn {
+				if d == a.Metadata.Name || walk(d) {
+					return true
+				}
+			}
+			return false
+		}
+		for i, d := range a.Spec.DependsOn {
+			if d != a.Metadata.Name && walk(d) {
+				errs = append(errs, a.Origin.Errorf(fmt.Sprintf("spec.dependsOn[%d]", i), "dependency cycle: %q depends, directly or through other Apps, on %q", d, a.Metadata.Name))
+			}
+		}
+	}
+	return errs
+}
