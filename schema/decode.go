@@ -85,6 +85,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // an empty value leaves the zero value, as yaml.v3 does.
 	}
+	if (v.Type() == secretRefType || v.Type() == reflect.PointerTo(secretRefType)) && n.Kind == yaml.ScalarNode {
+		// The one mistake that must never merge: a password or token in git.
+		d.errorf(n, path, "a secret must not be written into the repository; refer to it instead: {env: VARIABLE}, {secret: {name: NAME, key: KEY}} or {file: PATH}")
+		return
+	}
 	switch v.Type() {
 	case durationType:
 		d.decodeDuration(n, v, path)
@@ -92,12 +97,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case quantityType:
 		d.decodeQuantity(n, v, path)
 		return
-	case secretRefType:
-		if n.Kind == yaml.ScalarNode {
-			// The one mistake that must never merge: a password or token in git.
-			d.errorf(n, path, "a secret must not be written into the repository; refer to it instead: {env: VARIABLE}, {secret: {name: NAME, key: KEY}} or {file: PATH}")
-			return
-		}
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
