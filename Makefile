@@ -31,8 +31,9 @@ test: tools vet
 demo: tools build
 	$(GO) run ./test/demo --gitfleet $(BIN)/gitfleet --example fleet-example
 
+## bench: benchmarks, each reported as a ratio against a baseline measured in the same run
 bench: tools
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./... | $(GO) run ./test/benchreport
 
 clean:
 	rm -rf $(BIN)

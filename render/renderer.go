@@ -68,6 +68,12 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 	}
 	r := &Renderer{repo: repo, fsys: mem, apps: map[string]func() ([]*unstructured.Unstructured, error){}}
 	for _, app := range repo.Apps {
+		if app.Spec.Source.Kustomize == nil {
+			r.apps[app.Metadata.Name] = func() ([]*unstructured.Unstructured, error) {
+				return nil, fmt.Errorf("this gitfleet cannot render Helm sources yet")
+			}
+			continue
+		}
 		dir, err := r.entryPoint(app)
 		if err != nil {
 			return nil, err

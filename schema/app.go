@@ -30,6 +30,32 @@ type AppSpec struct {
 // AppSource is where an App's objects come from. Exactly one field is set.
 type AppSource struct {
 	Kustomize *KustomizeSource `yaml:"kustomize,omitempty" json:"kustomize,omitempty"`
+	Helm      *HelmSource      `yaml:"helm,omitempty" json:"helm,omitempty"`
+}
+
+// HelmSource is a Helm v3 chart kept in the repository (a directory or a .tgz), rendered
+// without a cluster and without network access, like `helm template`.
+type HelmSource struct {
+	// Chart is the chart directory or .tgz file, relative to the repository root.
+	// Dependencies must be vendored in its charts/ directory.
+	Chart string `yaml:"chart" json:"chart"`
+	// ReleaseName defaults to the App's name (TKEStack's Helm app name rules apply).
+	ReleaseName string `yaml:"releaseName,omitempty" json:"releaseName,omitempty"`
+	// ValuesFiles are values files in the repository, applied in order over the chart's
+	// defaults.
+	ValuesFiles []string `yaml:"valuesFiles,omitempty" json:"valuesFiles,omitempty"`
+	// Values are applied over the values files.
+	Values map[string]any `yaml:"values,omitempty" json:"values,omitempty"`
+	// ValuesByLabel are applied, in order, on clusters whose labels match.
+	ValuesByLabel []LabelValues `yaml:"valuesByLabel,omitempty" json:"valuesByLabel,omitempty"`
+	// ValuesByCluster are applied last, on the named cluster.
+	ValuesByCluster map[string]map[string]any `yaml:"valuesByCluster,omitempty" json:"valuesByCluster,omitempty"`
+}
+
+// LabelValues are Helm values for the clusters a selector matches.
+type LabelValues struct {
+	Selector LabelSelector  `yaml:"selector" json:"selector"`
+	Values   map[string]any `yaml:"values" json:"values"`
 }
 
 // KustomizeSource is a directory with a kustomization.yaml.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"strings"
 )
 
@@ -38,14 +39,19 @@ func (a *App) validate(r *Repo, fsys fs.FS) ErrorList {
 	if a.Spec.Namespace != "" && !dnsLabel.MatchString(a.Spec.Namespace) {
 		errs = append(errs, a.Origin.Errorf("spec.namespace", "%q is not a valid namespace name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", a.Spec.Namespace))
 	}
-	switch k := a.Spec.Source.Kustomize; {
-	case k == nil:
-		errs = append(errs, a.Origin.Errorf("spec.source", "an App needs a source: set spec.source.kustomize.path to a directory with a kustomization.yaml"))
-	default:
+	switch k, h := a.Spec.Source.Kustomize, a.Spec.Source.Helm; {
+	case k == nil && h == nil:
+		errs = append(errs, a.Origin.Errorf("spec.source", "an App needs a source: set spec.source.kustomize.path to a directory with a kustomization.yaml, or spec.source.helm.chart to a chart in the repository"))
+	case k != nil && h != nil:
+		errs = append(errs, a.Origin.Errorf("spec.source", "set either kustomize or helm, not both"))
+	case k != nil:
 		errs = append(errs, validateKustomizePath(a.Origin, "spec.source.kustomize.path", k.Path, fsys)...)
+	default:
+		errs = append(errs, a.validateHelm(r, fsys)...)
 	}
-	if len(a.Spec.Targets.Clusters) == 0 && a.Spec.Targets.Selector == nil {
-		errs = append(errs, a.Origin.Errorf("spec.targets", "an App needs targets: list cluster names in spec.targets.clusters or set spec.targets.selector.matchLabels"))
+	t := a.Spec.Targets
+	if len(t.Clusters) == 0 && t.Selector == nil && len(t.Namespaces) == 0 {
+		errs = append(errs, a.Origin.Errorf("spec.targets", "an App needs targets: list cluster names in spec.targets.clusters, set spec.targets.selector.matchLabels, or list business namespaces in spec.targets.namespaces"))
 	}
 	for i, name := range a.Spec.Targets.Clusters {
 		if r.Cluster(name) == nil {
@@ -113,6 +119,49 @@ func (r *Repo) dependencyCycles() ErrorList {
 			if d != a.Metadata.Name && walk(d) {
 				errs = append(errs, a.Origin.Errorf(fmt.Sprintf("spec.dependsOn[%d]", i), "dependency cycle: %q depends, directly or through other Apps, on %q", d, a.Metadata.Name))
 			}
+		}
+	}
+	return errs
+}
+
+// helmName is TKEStack's rule for Helm app names: 1-63 characters, lowercase letters,
+// digits and '-', starting with a letter and ending with a letter or digit.
+var helmName = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
+
+func (a *App) validateHelm(r *Repo, fsys fs.FS) ErrorList {
+	o, h := a.Origin, a.Spec.Source.Helm
+	var errs ErrorList
+	chart := path.Clean(strings.TrimPrefix(h.Chart, "./"))
+	switch {
+	case h.Chart == "":
+		errs = append(errs, o.Errorf("spec.source.helm.chart", "the chart is required: a chart directory or .tgz file in the repository"))
+	case path.IsAbs(h.Chart) || chart == ".." || strings.HasPrefix(chart, "../") || strings.Contains(h.Chart, "://"):
+		errs = append(errs, o.Errorf("spec.source.helm.chart", "chart %q must be a path inside the repository: gitfleet renders without network access, so vendor the chart (helm pull --untar) into the repository", h.Chart))
+	case strings.HasSuffix(chart, ".tgz"):
+		if _, err := fs.Stat(fsys, chart); err != nil {
+			errs = append(errs, o.Errorf("spec.source.helm.chart", "chart archive %q does not exist in the repository", h.Chart))
+		}
+	default:
+		if _, err := fs.Stat(fsys, path.Join(chart, "Chart.yaml")); err != nil {
+			errs = append(errs, o.Errorf("spec.source.helm.chart", "directory %q has no Chart.yaml", h.Chart))
+		}
+	}
+	release := h.ReleaseName
+	field := "spec.source.helm.releaseName"
+	if release == "" {
+		release, field = a.Metadata.Name, "metadata.name"
+	}
+	if len(release) > 63 || !helmName.MatchString(release) {
+		errs = append(errs, o.Errorf(field, "%q is not a valid Helm release name: 1 to 63 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit", release))
+	}
+	for i, f := range h.ValuesFiles {
+		if _, err := fs.Stat(fsys, path.Clean(strings.TrimPrefix(f, "./"))); err != nil {
+			errs = append(errs, o.Errorf(fmt.Sprintf("spec.source.helm.valuesFiles[%d]", i), "values file %q does not exist in the repository", f))
+		}
+	}
+	for _, name := range sortedKeys(h.ValuesByCluster) {
+		if r.Cluster(name) == nil {
+			errs = append(errs, o.Errorf("spec.source.helm.valuesByCluster."+name, "no Cluster named %q in the repository", name))
 		}
 	}
 	return errs

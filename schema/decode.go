@@ -130,6 +130,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetBool(b)
+	case reflect.Interface:
+		// Free-form values (Helm values): taken as YAML gives them.
+		var x any
+		if err := n.Decode(&x); err != nil {
+			d.errorf(n, path, "cannot read this value: %v", err)
+			return
+		}
+		if x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
 	case reflect.Float64:
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || err != nil {

@@ -147,8 +147,8 @@ func TestLoadErrors(t *testing.T) {
 				"apps/web/app.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata:\n  name: web\nspec:\n  namespace: Web\n",
 			},
 			want: []string{
-				`apps/web/app.yaml:6:3: spec.source: an App needs a source: set spec.source.kustomize.path to a directory with a kustomization.yaml`,
-				`apps/web/app.yaml:6:3: spec.targets: an App needs targets: list cluster names in spec.targets.clusters or set spec.targets.selector.matchLabels`,
+				`apps/web/app.yaml:6:3: spec.source: an App needs a source: set spec.source.kustomize.path to a directory with a kustomization.yaml, or spec.source.helm.chart to a chart in the repository`,
+				`apps/web/app.yaml:6:3: spec.targets: an App needs targets: list cluster names in spec.targets.clusters, set spec.targets.selector.matchLabels, or list business namespaces in spec.targets.namespaces`,
 				`apps/web/app.yaml:6:14: spec.namespace: "Web" is not a valid namespace name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit`,
 			},
 		},

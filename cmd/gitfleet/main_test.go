@@ -2,16 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"gitfleet.dev/gitfleet/test/gitrepo"
 	"gitfleet.dev/gitfleet/test/harness"
@@ -22,23 +18,7 @@ import (
 var env *harness.Env
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var err error
-	env, err = harness.Start(ctx, harness.Options{
-		Clusters: []string{"gz-dev", "bj-prod"},
-		Log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "cmd/gitfleet: cannot start the test clusters: %v\n", err)
-		return 1
-	}
-	defer env.Stop()
-	return m.Run()
+	os.Exit(harness.RunMain(m, harness.Options{Clusters: []string{"gz-dev", "bj-prod"}}, &env))
 }
 
 // gitfleet runs the CLI in-process and returns its exit code, stdout and stderr.

@@ -1,17 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"gitfleet.dev/gitfleet/reconciler"
+	"gitfleet.dev/gitfleet/render"
 	"gitfleet.dev/gitfleet/schema"
 )
 
 type validateOptions struct {
 	revision string
+	previous string
 	output   string
 }
 
@@ -22,10 +25,18 @@ func newValidateCommand() *cobra.Command {
 		Short: "Check a fleet repository and report every problem with its file and line",
 		Long: `Check every fleet file (apiVersion gitfleet.dev/v1alpha1) of the repository in DIR
 (default: the current directory): unknown fields, wrong types, invalid names, references
-to clusters or apps that do not exist, and source directories without a kustomization.
+to objects that do not exist, quotas that do not nest, secrets written in plain text, and
+every limit of the TKEStack platform. Then every app is rendered for every cluster it
+targets and the result is checked too: GPU and floating-IP requests only where the
+cluster's addons serve them, vcuda units, cron schedules, TApp templates, and business
+apps staying inside their business's namespaces.
 
-In a git repository the committed tree of --revision (default HEAD) is checked. Exit
-status: 0 when the repository is valid, 1 when it has problems, 2 when it cannot be read.`,
+In a git repository the committed tree of --revision (default HEAD) is checked. With
+--previous REV (a pull request's base, say) Kubernetes version changes are checked against
+that revision: one minor step or patch steps up, never down.
+
+Exit status: 0 when the repository is valid, 1 when it has problems, 2 when it cannot be
+read.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
@@ -36,6 +47,7 @@ status: 0 when the repository is valid, 1 when it has problems, 2 when it cannot
 		},
 	}
 	cmd.Flags().StringVar(&o.revision, "revision", "", "git revision to check (default HEAD; ignored for a plain directory)")
+	cmd.Flags().StringVar(&o.previous, "previous", "", "git revision to check version upgrades against (a pull request's base)")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
@@ -48,10 +60,9 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 	if err != nil {
 		return err
 	}
-	repo, err := schema.Load(cmd.Context(), snap.FS)
-	list := schema.AsErrorList(err)
-	if err != nil && list == nil {
-		return fmt.Errorf("loading %s: %w", dir, err)
+	repo, list, err := checkRepo(cmd.Context(), dir, snap, o.previous)
+	if err != nil {
+		return err
 	}
 	if o.output == "json" {
 		report := struct {
@@ -81,4 +92,41 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 		return exitError{code: 1}
 	}
 	return nil
+}
+
+// checkRepo loads, validates and render-checks a snapshot, and checks version upgrades
+// against a previous revision when one is given. Problems are returned as a list; err is
+// for a repository that cannot be read at all.
+func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previous string) (*schema.Repo, schema.ErrorList, error) {
+	repo, err := schema.Load(ctx, snap.FS)
+	list := schema.AsErrorList(err)
+	if err != nil && list == nil {
+		return nil, nil, fmt.Errorf("loading %s: %w", dir, err)
+	}
+	if len(list) > 0 {
+		// Rendering a repository with broken fleet files would only add noise.
+		return repo, list, nil
+	}
+	renderer, err := render.New(ctx, snap.FS, repo)
+	if err != nil {
+		return nil, nil, err
+	}
+	list = append(list, renderer.Check(ctx)...)
+	if previous != "" {
+		prevSnap, err := reconciler.OpenSnapshot(ctx, dir, previous)
+		if err != nil {
+			return nil, nil, err
+		}
+		prevRepo, err := schema.Load(ctx, prevSnap.FS)
+		if err != nil && schema.AsErrorList(err) == nil {
+			return nil, nil, fmt.Errorf("loading %s at %s: %w", dir, previous, err)
+		}
+		// A previous revision with problems of its own still says which versions its
+		// clusters had; those are all the upgrade check needs.
+		if prevRepo != nil {
+			list = append(list, schema.CheckUpgrades(prevRepo, repo)...)
+		}
+	}
+	list.Sort()
+	return repo, list, nil
 }

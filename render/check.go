@@ -1,0 +1,52 @@
+package render
+
+import (
+	"context"
+	"errors"
+
+	"gitfleet.dev/gitfleet/schema"
+)
+
+// Check renders every App for every cluster it targets and applies the workload rules
+// of the seed's platform to the result (GPU and floating-IP resources only where the
+// cluster's addons provide them, vcuda units, cron schedules, TApp references, tenancy
+// of business Apps). Every problem is reported at the App's file, naming the cluster and
+// the object, so that `gitfleet validate` catches in review what would fail on a cluster.
+func (r *Renderer) Check(ctx context.Context) schema.ErrorList {
+	var errs schema.ErrorList
+	for _, c := range r.repo.Clusters {
+		facts := schema.ClusterFacts{
+			Name:               c.Metadata.Name,
+			GPUManager:         r.repo.HasAddon(c, schema.AddonGPUManager),
+			NvidiaDevicePlugin: r.repo.HasAddon(c, schema.AddonNvidiaDevicePlugin),
+			GalaxyIPAM:         r.repo.HasAddon(c, schema.AddonGalaxyIPAM),
+		}
+		for _, app := range r.Cluster(ctx, c).Apps {
+			o := app.App.Origin
+			if app.Err != nil {
+				var rerr *Error
+				msg := app.Err.Error()
+				if errors.As(app.Err, &rerr) {
+					msg = rerr.Err.Error()
+				}
+				errs = append(errs, o.Errorf("spec.source", "cannot be rendered for cluster %s: %s", c.Metadata.Name, msg))
+				continue
+			}
+			problems := schema.CheckWorkloads(app.Objects, facts)
+			if b := app.App.Spec.Business; b != "" {
+				var owned []string
+				for _, ns := range r.repo.NamespacesOf(b) {
+					if ns.Spec.Cluster == c.Metadata.Name {
+						owned = append(owned, ns.Metadata.Name)
+					}
+				}
+				problems = append(problems, schema.CheckTenancy(app.Objects, b, owned)...)
+			}
+			for _, p := range problems {
+				errs = append(errs, o.Errorf("spec.source", "on cluster %s, %s", c.Metadata.Name, p))
+			}
+		}
+	}
+	errs.Sort()
+	return errs
+}
