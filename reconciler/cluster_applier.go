@@ -154,7 +154,7 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 
 	a.opts.Progress.Stage(a.cluster, "applying "+name)
 	objs := app.Objects
-	a.defaultNamespaces(objs)
+	a.defaultNamespaces(objs, app.App.Spec.Namespace)
 	applyOpts := ssa.DefaultApplyOptions()
 	applyOpts.WaitTimeout = a.opts.HealthTimeout
 	cs, err := a.manager.ApplyAllStaged(ctx, objs, applyOpts)
@@ -186,9 +186,13 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 	return p
 }
 
-// defaultNamespaces puts namespaced objects that name no namespace into "default", as
-// kubectl does; the apply would otherwise address them as cluster-scoped.
-func (a *clusterApplier) defaultNamespaces(objs []*unstructured.Unstructured) {
+// defaultNamespaces puts namespaced objects that name no namespace into the App's
+// namespace, or "default", as helm install and kubectl do; the apply would otherwise
+// address them as cluster-scoped.
+func (a *clusterApplier) defaultNamespaces(objs []*unstructured.Unstructured, namespace string) {
+	if namespace == "" {
+		namespace = "default"
+	}
 	for _, o := range objs {
 		if o.GetNamespace() != "" {
 			continue
@@ -196,7 +200,7 @@ func (a *clusterApplier) defaultNamespaces(objs []*unstructured.Unstructured) {
 		// A kind the cluster does not know yet (a custom resource whose CRD is applied in
 		// the same App) is left alone; the apply reports it if it is wrong.
 		if namespaced, err := a.client.IsObjectNamespaced(o); err == nil && namespaced {
-			o.SetNamespace("default")
+			o.SetNamespace(namespace)
 		}
 	}
 }

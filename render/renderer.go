@@ -2,12 +2,15 @@ package render
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 
+	"helm.sh/helm/v3/pkg/chart"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -15,12 +18,28 @@ import (
 	"gitfleet.dev/gitfleet/schema"
 )
 
-// Renderer builds the desired objects of one repository revision.
+// Renderer builds the desired objects of one repository revision. It is safe for use by
+// several goroutines: the reconciler renders clusters in parallel.
 type Renderer struct {
 	repo *schema.Repo
-	fsys filesys.FileSystem
-	// apps holds one build per App, done at most once however many clusters ask for it.
-	apps map[string]func() ([]*unstructured.Unstructured, error)
+	src  fs.FS
+	// kfs is the in-memory copy of the repository kustomize builds from.
+	kfs filesys.FileSystem
+	// entry is each kustomize App's build directory (a generated one for spec.namespace).
+	entry map[string]string
+	// charts loads each Helm App's chart at most once.
+	charts map[string]func() (*chart.Chart, error)
+
+	mu    sync.Mutex
+	cache map[string]*cached
+	stats struct{ renders, reused atomic.Int64 }
+}
+
+// cached is one build, done once, shared by every cluster with the same inputs.
+type cached struct {
+	once sync.Once
+	objs []*unstructured.Unstructured
+	err  error
 }
 
 // ClusterResult is the desired state of one cluster: one entry per App that targets it.
@@ -35,6 +54,14 @@ type AppResult struct {
 	Objects []*unstructured.Unstructured
 	// Err is a *Error when the App could not be rendered; Objects is then empty.
 	Err error
+}
+
+// Stats says how much rendering was done and how much was reused.
+type Stats struct {
+	// Renders is the number of kustomize builds and Helm templates run.
+	Renders int64
+	// Reused is the number of App renders answered from an identical earlier build.
+	Reused int64
 }
 
 // syntheticRoot holds the kustomizations gitfleet writes around Apps (for spec.namespace).
@@ -66,21 +93,30 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("copying the repository into memory: %w", err)
 	}
-	r := &Renderer{repo: repo, fsys: mem, apps: map[string]func() ([]*unstructured.Unstructured, error){}}
+	r := &Renderer{
+		repo: repo, src: src, kfs: mem,
+		entry:  map[string]string{},
+		charts: map[string]func() (*chart.Chart, error){},
+		cache:  map[string]*cached{},
+	}
 	for _, app := range repo.Apps {
-		if app.Spec.Source.Kustomize == nil {
-			r.apps[app.Metadata.Name] = func() ([]*unstructured.Unstructured, error) {
-				return nil, fmt.Errorf("this gitfleet cannot render Helm sources yet")
+		switch {
+		case app.Spec.Source.Kustomize != nil:
+			dir, err := r.entryPoint(app)
+			if err != nil {
+				return nil, err
 			}
-			continue
+			r.entry[app.Metadata.Name] = dir
+		case app.Spec.Source.Helm != nil:
+			chartPath := app.Spec.Source.Helm.Chart
+			r.charts[app.Metadata.Name] = sync.OnceValues(func() (*chart.Chart, error) {
+				c, err := loadChart(src, chartPath)
+				if err != nil {
+					return nil, fmt.Errorf("loading chart %s: %w", chartPath, err)
+				}
+				return c, refuseLookup(c)
+			})
 		}
-		dir, err := r.entryPoint(app)
-		if err != nil {
-			return nil, err
-		}
-		r.apps[app.Metadata.Name] = sync.OnceValues(func() ([]*unstructured.Unstructured, error) {
-			return r.buildKustomize(app, dir)
-		})
 	}
 	return r, nil
 }
@@ -96,7 +132,7 @@ func (r *Renderer) entryPoint(app *schema.App) (string, error) {
 	dir := path.Join(syntheticRoot, app.Metadata.Name)
 	rel := strings.Repeat("../", strings.Count(dir, "/")) + strings.TrimPrefix(src, "/")
 	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s\nresources:\n- %s\n", app.Spec.Namespace, rel)
-	if err := r.fsys.WriteFile(path.Join(dir, "kustomization.yaml"), []byte(k)); err != nil {
+	if err := r.kfs.WriteFile(path.Join(dir, "kustomization.yaml"), []byte(k)); err != nil {
 		return "", fmt.Errorf("preparing the namespace of app %q: %w", app.Metadata.Name, err)
 	}
 	return dir, nil
@@ -108,13 +144,13 @@ func (r *Renderer) Cluster(ctx context.Context, c *schema.Cluster) ClusterResult
 	res := ClusterResult{Cluster: c.Metadata.Name}
 	for _, app := range r.repo.AppsFor(c) {
 		ar := AppResult{App: app}
-		objs, err := r.apps[app.Metadata.Name]()
-		switch {
-		case ctx.Err() != nil:
-			ar.Err = &Error{App: app.Metadata.Name, Cluster: c.Metadata.Name, File: app.Origin.File, Err: ctx.Err()}
-		case err != nil:
+		objs, err := r.app(ctx, app, c)
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
 			ar.Err = &Error{App: app.Metadata.Name, Cluster: c.Metadata.Name, File: app.Origin.File, Err: err}
-		default:
+		} else {
 			// Each cluster gets its own copy: the reconciler fills in namespaces and the
 			// apply engine sorts and annotates objects in place.
 			ar.Objects = make([]*unstructured.Unstructured, len(objs))
@@ -127,9 +163,74 @@ func (r *Renderer) Cluster(ctx context.Context, c *schema.Cluster) ClusterResult
 	return res
 }
 
-func (r *Renderer) buildKustomize(app *schema.App, dir string) ([]*unstructured.Unstructured, error) {
+// Stats reports how many builds ran and how many were reused so far.
+func (r *Renderer) Stats() Stats {
+	return Stats{Renders: r.stats.renders.Load(), Reused: r.stats.reused.Load()}
+}
+
+// app renders one App for one cluster, reusing an earlier build with the same inputs: a
+// kustomize App builds the same for every cluster; a Helm App differs only by the values
+// and capabilities of the cluster.
+func (r *Renderer) app(ctx context.Context, app *schema.App, c *schema.Cluster) ([]*unstructured.Unstructured, error) {
+	name := app.Metadata.Name
+	if h := app.Spec.Source.Helm; h != nil {
+		values, err := helmValues(r.src, h, c)
+		if err != nil {
+			return nil, err
+		}
+		key, err := json.Marshal([]any{"helm", name, c.Spec.Version, c.Spec.APIVersions, values})
+		if err != nil {
+			return nil, fmt.Errorf("values of app %q: %w", name, err)
+		}
+		return r.once(string(key), func() ([]*unstructured.Unstructured, error) {
+			ch, err := r.charts[name]()
+			if err != nil {
+				return nil, err
+			}
+			release := h.ReleaseName
+			if release == "" {
+				release = name
+			}
+			namespace := app.Spec.Namespace
+			if namespace == "" {
+				namespace = "default"
+			}
+			objs, err := helmTemplate(ctx, ch, release, namespace, values, c)
+			if err != nil {
+				return nil, err
+			}
+			return r.label(app, objs), nil
+		})
+	}
+	return r.once("kustomize\x00"+name, func() ([]*unstructured.Unstructured, error) {
+		return r.buildKustomize(app)
+	})
+}
+
+// once runs build for a key the first time it is asked for and shares the result.
+func (r *Renderer) once(key string, build func() ([]*unstructured.Unstructured, error)) ([]*unstructured.Unstructured, error) {
+	r.mu.Lock()
+	e, ok := r.cache[key]
+	if !ok {
+		e = &cached{}
+		r.cache[key] = e
+	}
+	r.mu.Unlock()
+	ran := false
+	e.once.Do(func() {
+		ran = true
+		r.stats.renders.Add(1)
+		e.objs, e.err = build()
+	})
+	if !ran {
+		r.stats.reused.Add(1)
+	}
+	return e.objs, e.err
+}
+
+func (r *Renderer) buildKustomize(app *schema.App) ([]*unstructured.Unstructured, error) {
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(r.fsys, dir)
+	resMap, err := k.Run(r.kfs, r.entry[app.Metadata.Name])
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(app.Spec.Source.Kustomize.Path, "./"), err)
 	}
@@ -145,6 +246,14 @@ func (r *Renderer) buildKustomize(app *schema.App, dir string) ([]*unstructured.
 		if err := u.UnmarshalJSON(data); err != nil {
 			return nil, fmt.Errorf("reading %s from kustomize output: %w", res.CurId(), err)
 		}
+		objs = append(objs, u)
+	}
+	return r.label(app, objs), nil
+}
+
+// label marks every object with where it came from and sorts the set.
+func (r *Renderer) label(app *schema.App, objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	for _, u := range objs {
 		labels := u.GetLabels()
 		if labels == nil {
 			labels = map[string]string{}
@@ -153,8 +262,7 @@ func (r *Renderer) buildKustomize(app *schema.App, dir string) ([]*unstructured.
 		labels[LabelApp] = app.Metadata.Name
 		labels[LabelFleet] = r.repo.Fleet.Metadata.Name
 		u.SetLabels(labels)
-		objs = append(objs, u)
 	}
 	Sort(objs)
-	return objs, nil
+	return objs
 }

@@ -23,6 +23,10 @@ type ClusterSpec struct {
 	// Version is the cluster's Kubernetes version, for example 1.18.3. Changes follow
 	// TKEStack's upgrade rules: one minor step or patch steps up, never down.
 	Version string `yaml:"version,omitempty" json:"version,omitempty"`
+	// APIVersions are API groups/versions the cluster serves beyond the built-in ones of
+	// its version (custom resources, say: "monitoring.coreos.com/v1"). Helm charts see
+	// them in .Capabilities.APIVersions.
+	APIVersions []string `yaml:"apiVersions,omitempty" json:"apiVersions,omitempty"`
 	// NetworkDevice is the nodes' network interface (default eth0); cross-node traffic
 	// breaks when it is wrong.
 	NetworkDevice string `yaml:"networkDevice,omitempty" json:"networkDevice,omitempty"`

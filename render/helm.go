@@ -1,0 +1,204 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/ignore"
+	"helm.sh/helm/v3/pkg/releaseutil"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"gitfleet.dev/gitfleet/schema"
+)
+
+// loadChart reads a chart directory (honouring .helmignore, as `helm` does) or a .tgz
+// from the repository snapshot.
+func loadChart(src fs.FS, chartPath string) (*chart.Chart, error) {
+	p := path.Clean(strings.TrimPrefix(chartPath, "./"))
+	if strings.HasSuffix(p, ".tgz") {
+		data, err := fs.ReadFile(src, p)
+		if err != nil {
+			return nil, err
+		}
+		return loader.LoadArchive(bytes.NewReader(data))
+	}
+	rules := ignore.Empty()
+	if data, err := fs.ReadFile(src, path.Join(p, ignore.HelmIgnore)); err == nil {
+		if rules, err = ignore.Parse(bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("%s: %w", path.Join(p, ignore.HelmIgnore), err)
+		}
+	}
+	rules.AddDefaults()
+	var files []*loader.BufferedFile
+	err := fs.WalkDir(src, p, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(name, p), "/")
+		if rel == "" {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if rules.Ignore(rel, info) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		data, err := fs.ReadFile(src, name)
+		if err != nil {
+			return err
+		}
+		files = append(files, &loader.BufferedFile{Name: rel, Data: bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return loader.LoadFiles(files)
+}
+
+// lookupCall finds template actions that call lookup, which reads the live cluster.
+var lookupCall = regexp.MustCompile(`{{[^}]*\blookup\b`)
+
+// refuseLookup reports the first template, in the chart or its subcharts, that calls
+// lookup: a render that depends on what is in the cluster is not what git says.
+func refuseLookup(c *chart.Chart) error {
+	for _, t := range c.Templates {
+		if lookupCall.Match(t.Data) {
+			return fmt.Errorf("chart %s: template %s calls lookup, which reads the live cluster; gitfleet renders without a cluster so that what is applied is what the repository says: remove the lookup or set the value it reads in the chart's values", c.Name(), t.Name)
+		}
+	}
+	for _, dep := range c.Dependencies() {
+		if err := refuseLookup(dep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// helmValues layers an App's values for one cluster: values files, then the App's values,
+// then each matching valuesByLabel entry in order, then the cluster's own values. The
+// chart's defaults are below all of these (Helm coalesces them during the render).
+func helmValues(src fs.FS, h *schema.HelmSource, c *schema.Cluster) (map[string]any, error) {
+	out := map[string]any{}
+	for _, f := range h.ValuesFiles {
+		data, err := fs.ReadFile(src, path.Clean(strings.TrimPrefix(f, "./")))
+		if err != nil {
+			return nil, fmt.Errorf("values file %s: %w", f, err)
+		}
+		var v map[string]any
+		if err := yaml.Unmarshal(data, &v); err != nil {
+			return nil, fmt.Errorf("values file %s: %w", f, err)
+		}
+		out = mergeValues(out, v)
+	}
+	out = mergeValues(out, h.Values)
+	for _, lv := range h.ValuesByLabel {
+		if (&schema.App{Spec: schema.AppSpec{Targets: schema.Targets{Selector: &lv.Selector}}}).Targets(c) {
+			out = mergeValues(out, lv.Values)
+		}
+	}
+	return mergeValues(out, h.ValuesByCluster[c.Metadata.Name]), nil
+}
+
+// mergeValues merges src into dst the way Helm merges -f files: maps merge key by key,
+// anything else replaces.
+func mergeValues(dst, src map[string]any) map[string]any {
+	for k, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				dst[k] = mergeValues(dm, sm)
+				continue
+			}
+			dst[k] = mergeValues(map[string]any{}, sm)
+			continue
+		}
+		dst[k] = v
+	}
+	return dst
+}
+
+// helmTemplate renders a chart exactly as `helm template --include-crds` would for the
+// cluster: the release manifest plus hooks (tests included), with .Capabilities set from
+// the cluster's declared version and API list. Nothing reaches a cluster or the network.
+func helmTemplate(ctx context.Context, c *chart.Chart, release, namespace string, values map[string]any, cluster *schema.Cluster) ([]*unstructured.Unstructured, error) {
+	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
+	install.DryRun = true
+	install.DryRunOption = "true"
+	install.ClientOnly = true
+	install.Replace = true
+	install.IncludeCRDs = true
+	install.ReleaseName = release
+	install.Namespace = namespace
+	if v := cluster.Spec.Version; v != "" {
+		kv, err := chartutil.ParseKubeVersion("v" + strings.TrimPrefix(v, "v"))
+		if err != nil {
+			return nil, fmt.Errorf("cluster version %q: %w", v, err)
+		}
+		install.KubeVersion = kv
+	}
+	install.APIVersions = chartutil.VersionSet(cluster.Spec.APIVersions)
+	rel, err := install.RunWithContext(ctx, c, values)
+	if err != nil {
+		return nil, fmt.Errorf("helm template: %w", err)
+	}
+	var manifests strings.Builder
+	manifests.WriteString(rel.Manifest)
+	for _, h := range rel.Hooks {
+		fmt.Fprintf(&manifests, "\n---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+	}
+	return parseManifests(manifests.String())
+}
+
+// parseManifests splits a multi-document manifest into objects, in Helm's install order.
+func parseManifests(all string) ([]*unstructured.Unstructured, error) {
+	docs := releaseutil.SplitManifests(all)
+	keys := make([]string, 0, len(docs))
+	for k := range docs {
+		keys = append(keys, k)
+	}
+	sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+	var out []*unstructured.Unstructured
+	for _, k := range keys {
+		data, err := yaml.YAMLToJSON([]byte(docs[k]))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sourceComment(docs[k]), err)
+		}
+		if len(bytes.TrimSpace(data)) == 0 || string(data) == "null" {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(data); err != nil {
+			return nil, fmt.Errorf("%s: %w", sourceComment(docs[k]), err)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+func sourceComment(doc string) string {
+	for _, line := range strings.Split(doc, "\n") {
+		if s, ok := strings.CutPrefix(line, "# Source: "); ok {
+			return s
+		}
+	}
+	return "a rendered manifest"
+}
