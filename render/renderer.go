@@ -25,7 +25,8 @@ type Renderer struct {
 	src  fs.FS
 	// kfs is the in-memory copy of the repository kustomize builds from.
 	kfs filesys.FileSystem
-	// entry is each kustomize App's build directory (a generated one for spec.namespace).
+	// entry is each kustomize App's build directory, keyed by entryKey(app, namespace): a
+	// generated one for spec.namespace and for each business Namespace the App targets.
 	entry map[string]string
 	// charts loads each Helm App's chart at most once.
 	charts map[string]func() (*chart.Chart, error)
@@ -102,11 +103,13 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 	for _, app := range repo.Apps {
 		switch {
 		case app.Spec.Source.Kustomize != nil:
-			dir, err := r.entryPoint(app)
-			if err != nil {
-				return nil, err
+			for _, ns := range append([]string{app.Spec.Namespace}, app.Spec.Targets.Namespaces...) {
+				dir, err := r.entryPoint(app, ns)
+				if err != nil {
+					return nil, err
+				}
+				r.entry[entryKey(app.Metadata.Name, ns)] = dir
 			}
-			r.entry[app.Metadata.Name] = dir
 		case app.Spec.Source.Helm != nil:
 			chartPath := app.Spec.Source.Helm.Chart
 			r.charts[app.Metadata.Name] = sync.OnceValues(func() (*chart.Chart, error) {
@@ -121,17 +124,20 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 	return r, nil
 }
 
-// entryPoint returns the directory kustomize builds for an App. An App with
-// spec.namespace gets a generated kustomization that puts the App's directory into that
-// namespace, the same way Flux applies targetNamespace.
-func (r *Renderer) entryPoint(app *schema.App) (string, error) {
+func entryKey(app, namespace string) string { return app + "\x00" + namespace }
+
+// entryPoint returns the directory kustomize builds for an App into a namespace. For a
+// namespace (spec.namespace, or a business Namespace the App targets) it is a generated
+// kustomization that puts the App's directory into it, the way Flux applies
+// targetNamespace.
+func (r *Renderer) entryPoint(app *schema.App, namespace string) (string, error) {
 	src := "/" + path.Clean(strings.TrimPrefix(app.Spec.Source.Kustomize.Path, "./"))
-	if app.Spec.Namespace == "" {
+	if namespace == "" {
 		return src, nil
 	}
-	dir := path.Join(syntheticRoot, app.Metadata.Name)
+	dir := path.Join(syntheticRoot, app.Metadata.Name, namespace)
 	rel := strings.Repeat("../", strings.Count(dir, "/")) + strings.TrimPrefix(src, "/")
-	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s\nresources:\n- %s\n", app.Spec.Namespace, rel)
+	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s\nresources:\n- %s\n", namespace, rel)
 	if err := r.kfs.WriteFile(path.Join(dir, "kustomization.yaml"), []byte(k)); err != nil {
 		return "", fmt.Errorf("preparing the namespace of app %q: %w", app.Metadata.Name, err)
 	}
@@ -168,17 +174,39 @@ func (r *Renderer) Stats() Stats {
 	return Stats{Renders: r.stats.renders.Load(), Reused: r.stats.reused.Load()}
 }
 
-// app renders one App for one cluster, reusing an earlier build with the same inputs: a
-// kustomize App builds the same for every cluster; a Helm App differs only by the values
-// and capabilities of the cluster.
+// app renders one App for one cluster: once into its own namespace when it targets the
+// cluster directly, and once into each business Namespace it targets there.
 func (r *Renderer) app(ctx context.Context, app *schema.App, c *schema.Cluster) ([]*unstructured.Unstructured, error) {
+	var namespaces []string
+	if app.Targets(c) {
+		namespaces = append(namespaces, app.Spec.Namespace)
+	}
+	namespaces = append(namespaces, r.repo.TargetNamespaces(app, c)...)
+	var out []*unstructured.Unstructured
+	for _, ns := range namespaces {
+		objs, err := r.appIn(ctx, app, c, ns)
+		if err != nil {
+			if ns != app.Spec.Namespace {
+				err = fmt.Errorf("in namespace %s: %w", ns, err)
+			}
+			return nil, err
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// appIn renders one App for one cluster into one namespace, reusing an earlier build with
+// the same inputs: a kustomize App builds the same for every cluster; a Helm App differs
+// only by the values and capabilities of the cluster.
+func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster, namespace string) ([]*unstructured.Unstructured, error) {
 	name := app.Metadata.Name
 	if h := app.Spec.Source.Helm; h != nil {
 		values, err := helmValues(r.src, h, c)
 		if err != nil {
 			return nil, err
 		}
-		key, err := json.Marshal([]any{"helm", name, c.Spec.Version, c.Spec.APIVersions, values})
+		key, err := json.Marshal([]any{"helm", name, namespace, c.Spec.Version, c.Spec.APIVersions, values})
 		if err != nil {
 			return nil, fmt.Errorf("values of app %q: %w", name, err)
 		}
@@ -191,19 +219,19 @@ func (r *Renderer) app(ctx context.Context, app *schema.App, c *schema.Cluster) 
 			if release == "" {
 				release = name
 			}
-			namespace := app.Spec.Namespace
-			if namespace == "" {
-				namespace = "default"
+			releaseNamespace := namespace
+			if releaseNamespace == "" {
+				releaseNamespace = "default"
 			}
-			objs, err := helmTemplate(ctx, ch, release, namespace, values, c)
+			objs, err := helmTemplate(ctx, ch, release, releaseNamespace, values, c)
 			if err != nil {
 				return nil, err
 			}
 			return r.label(app, objs), nil
 		})
 	}
-	return r.once("kustomize\x00"+name, func() ([]*unstructured.Unstructured, error) {
-		return r.buildKustomize(app)
+	return r.once("kustomize\x00"+entryKey(name, namespace), func() ([]*unstructured.Unstructured, error) {
+		return r.buildKustomize(app, r.entry[entryKey(name, namespace)])
 	})
 }
 
@@ -228,9 +256,9 @@ func (r *Renderer) once(key string, build func() ([]*unstructured.Unstructured, 
 	return e.objs, e.err
 }
 
-func (r *Renderer) buildKustomize(app *schema.App) ([]*unstructured.Unstructured, error) {
+func (r *Renderer) buildKustomize(app *schema.App, dir string) ([]*unstructured.Unstructured, error) {
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(r.kfs, r.entry[app.Metadata.Name])
+	resMap, err := k.Run(r.kfs, dir)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(app.Spec.Source.Kustomize.Path, "./"), err)
 	}

@@ -22,13 +22,27 @@ func (a *App) Targets(c *Cluster) bool {
 	return true
 }
 
-// AppsFor returns the Apps that target the cluster, sorted by name.
+// AppsFor returns the Apps that target the cluster, directly or through a business
+// Namespace on it, sorted by name.
 func (r *Repo) AppsFor(c *Cluster) []*App {
 	var out []*App
 	for _, a := range r.Apps {
-		if a.Targets(c) {
+		if a.Targets(c) || len(r.TargetNamespaces(a, c)) > 0 {
 			out = append(out, a)
 		}
 	}
+	return out
+}
+
+// TargetNamespaces returns the business Namespaces in the App's spec.targets.namespaces
+// that live on the cluster, sorted. The App is rendered into each of them there.
+func (r *Repo) TargetNamespaces(a *App, c *Cluster) []string {
+	var out []string
+	for _, name := range a.Spec.Targets.Namespaces {
+		if ns := r.Namespace(name); ns != nil && ns.Spec.Cluster == c.Metadata.Name && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
 	return out
 }
