@@ -13,10 +13,10 @@ import (
 // chartFiles is a small chart that uses what real charts use: helpers, values, the
 // cluster's capabilities, a CRD, a vendored subchart, a hook and a test, and .helmignore.
 var chartFiles = map[string]string{
-	"charts/web/Chart.yaml":  "apiVersion: v2\nname: web\nversion: 1.2.3\nappVersion: \"2.0\"\ndependencies:\n- name: cache\n  version: 0.1.0\n",
-	"charts/web/values.yaml": "replicas: 1\nimage: {repository: nginx, tag: \"1.27\"}\ncache: {enabled: true}\n",
-	"charts/web/.helmignore": "*.md\n",
-	"charts/web/README.md":   "{{ this would not parse as a template }}",
+	"charts/web/Chart.yaml":             "apiVersion: v2\nname: web\nversion: 1.2.3\nappVersion: \"2.0\"\ndependencies:\n- name: cache\n  version: 0.1.0\n",
+	"charts/web/values.yaml":            "replicas: 1\nimage: {repository: nginx, tag: \"1.27\"}\ncache: {enabled: true}\n",
+	"charts/web/.helmignore":            "*.md\n",
+	"charts/web/README.md":              "{{ this would not parse as a template }}",
 	"charts/web/templates/_helpers.tpl": `{{- define "web.fullname" -}}{{ .Release.Name }}-{{ .Chart.Name }}{{- end -}}`,
 	"charts/web/templates/deployment.yaml": `apiVersion: apps/v1
 kind: Deployment
@@ -35,16 +35,16 @@ spec:
       - name: web
         image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
 `,
-	"charts/web/templates/hook.yaml":       "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-migrate\n  annotations: {\"helm.sh/hook\": pre-install}\nspec: {template: {spec: {restartPolicy: Never, containers: [{name: m, image: migrate}]}}}\n",
-	"charts/web/templates/tests/test.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-test\n  annotations: {\"helm.sh/hook\": test}\nspec: {restartPolicy: Never, containers: [{name: t, image: busybox}]}\n",
-	"charts/web/crds/widgets.yaml":         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]\n",
-	"charts/web/charts/cache/Chart.yaml":   "apiVersion: v2\nname: cache\nversion: 0.1.0\n",
+	"charts/web/templates/hook.yaml":             "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-migrate\n  annotations: {\"helm.sh/hook\": pre-install}\nspec: {template: {spec: {restartPolicy: Never, containers: [{name: m, image: migrate}]}}}\n",
+	"charts/web/templates/tests/test.yaml":       "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-test\n  annotations: {\"helm.sh/hook\": test}\nspec: {restartPolicy: Never, containers: [{name: t, image: busybox}]}\n",
+	"charts/web/crds/widgets.yaml":               "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]\n",
+	"charts/web/charts/cache/Chart.yaml":         "apiVersion: v2\nname: cache\nversion: 0.1.0\n",
 	"charts/web/charts/cache/templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: {{ .Release.Name }}-cache}\nspec: {ports: [{port: 6379}]}\n",
-	"charts/peek/Chart.yaml":               "apiVersion: v2\nname: peek\nversion: 0.1.0\n",
-	"charts/peek/templates/cm.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: peek}\ndata:\n  old: {{ (lookup \"v1\" \"Secret\" \"default\" \"x\").data | toJson | quote }}\n",
-	"values/prod.yaml":                     "image: {tag: \"1.27-prod\"}\n",
-	"clusters/dev.yaml":                    "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: dev\n  labels: {env: dev}\nspec:\n  version: \"1.18.3\"\n",
-	"clusters/prod.yaml":                   "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: prod\n  labels: {env: prod}\nspec:\n  version: \"1.17.13\"\n  apiVersions: [monitoring.coreos.com/v1]\n",
+	"charts/peek/Chart.yaml":                     "apiVersion: v2\nname: peek\nversion: 0.1.0\n",
+	"charts/peek/templates/cm.yaml":              "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: peek}\ndata:\n  old: {{ (lookup \"v1\" \"Secret\" \"default\" \"x\").data | toJson | quote }}\n",
+	"values/prod.yaml":                           "image: {tag: \"1.27-prod\"}\n",
+	"clusters/dev.yaml":                          "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: dev\n  labels: {env: dev}\nspec:\n  version: \"1.18.3\"\n",
+	"clusters/prod.yaml":                         "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: prod\n  labels: {env: prod}\nspec:\n  version: \"1.17.13\"\n  apiVersions: [monitoring.coreos.com/v1]\n",
 	"apps/web.yaml": `apiVersion: gitfleet.dev/v1alpha1
 kind: App
 metadata: {name: web}
@@ -139,4 +139,3 @@ func imageOf(obj map[string]any) string {
 	spec := obj["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
 	return spec["containers"].([]any)[0].(map[string]any)["image"].(string)
 }
-

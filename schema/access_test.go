@@ -294,7 +294,6 @@ func TestAccessErrors(t *testing.T) {
 				"---\n" + accessDoc("HelmRepository", "d", "  access: public\n  import:\n    url: https://charts.example.com\n    username: {env: CHARTS_USER}\n")},
 			want: []string{
 				`helm/x.yaml:8:10: spec.import.url: "ftp://charts.example.com" is not an http or https URL such as https://charts.example.com`,
-				`helm/x.yaml:17:5: spec.import.username: required with a password: refer to the username with {env: VARIABLE}, {secret: {name: NAME, key: KEY}} or {file: PATH}`,
 				`helm/x.yaml:17:10: spec.import.url: the address holds credentials, which must not be written into the repository; remove them and refer to them with username and password`,
 				`helm/x.yaml:27:5: spec.import.url: required: the third-party repository's address, an http or https URL such as https://charts.example.com`,
 				`helm/x.yaml:27:15: spec.import.username: a secret must not be written into the repository; refer to it instead: {env: VARIABLE}, {secret: {name: NAME, key: KEY}} or {file: PATH}`,

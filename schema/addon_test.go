@@ -570,7 +570,6 @@ var addonErrorCases = []struct {
 			`addons/c.yaml:9:5: spec.persistentEvent.password: required with a username: refer to the password with {env: VARIABLE}, {secret: {name: NAME, key: KEY}} or {file: PATH}`,
 			`addons/d.yaml:12:24: spec.persistentEvent.username.secret.key: the key of the Secret that holds the value is required`,
 			`addons/d.yaml:13:15: spec.persistentEvent.password: a secret must not be written into the repository; refer to it instead: {env: VARIABLE}, {secret: {name: NAME, key: KEY}} or {file: PATH}`,
-			`addons/d.yaml:13:15: spec.persistentEvent.password: required with a username: refer to the password with {env: VARIABLE}, {secret: {name: NAME, key: KEY}} or {file: PATH}`,
 		},
 	},
 	{
@@ -749,7 +748,6 @@ var addonErrorCases = []struct {
 `)},
 		want: []string{
 			`addons/a.yaml:11:17: spec.csiOperator.drivers[0].secretID: a secret must not be written into the repository; refer to it instead: {env: VARIABLE}, {secret: {name: NAME, key: KEY}} or {file: PATH}`,
-			`addons/a.yaml:11:17: spec.csiOperator.drivers[0].secretID: required: refer to the secret with {env: VARIABLE}, {secret: {name: NAME, key: KEY}} or {file: PATH}`,
 			`addons/a.yaml:13:7: spec.csiOperator.drivers[0].region: unknown field "region"; expected one of: secretID, secretKey, storageClasses, type`,
 		},
 	},

@@ -295,7 +295,6 @@ func TestAlertingErrors(t *testing.T) {
 			want: []string{
 				`alerting/bad.yaml:7:5: spec.email.from: from is required: the sender's address, for example alerts@example.com`,
 				`alerting/bad.yaml:7:15: spec.email.password: a secret must not be written into the repository; refer to it instead: {env: VARIABLE}, {secret: {name: NAME, key: KEY}} or {file: PATH}`,
-				`alerting/bad.yaml:7:15: spec.email.password: required: refer to the secret with {env: VARIABLE}, {secret: {name: NAME, key: KEY}} or {file: PATH}`,
 				`alerting/bad.yaml:8:15: spec.email.smtpHost: write the host alone ("smtp.example.com") and the port in smtpPort (587)`,
 				`alerting/bad.yaml:9:15: spec.email.smtpPort: port 0 is out of range: use 1-65535 (commonly 465 with tls, 25 or 587 without)`,
 			},

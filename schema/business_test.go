@@ -222,7 +222,7 @@ func TestBusinessErrors(t *testing.T) {
 		{
 			name: "members refer to declared users, groups and policies",
 			files: map[string]string{
-				"access/all.yaml": obj("User", "alice", "") + "---\n" + obj("Group", "ops", "") + "---\n" + obj("Policy", "deploy", ""),
+				"access/all.yaml": obj("User", "alice", "") + "---\n" + obj("Group", "ops", "") + "---\n" + obj("Policy", "deploy", "  scope: business\n"),
 				"businesses/a.yaml": obj("Business", "a", `  members:
   - user: alice
     policies: [deploy, deploy, rollout]
@@ -385,4 +385,19 @@ func TestTenancyErrors(t *testing.T) {
 			want: []string{`apps/platform.yaml:11:32: spec.targets.namespaces[2]: no Namespace named "ghost" in the repository (known: g1, pay-prod)`},
 		},
 	})
+}
+
+func TestMemberPolicyScope(t *testing.T) {
+	_, err := Load(t.Context(), repoFS(map[string]string{
+		"access/p.yaml":     obj("Policy", "view-clusters", "  effect: allow\n  actions: [\"get*\"]\n  resources: [\"*\"]\n"),
+		"businesses/a.yaml": obj("Business", "a", "  members:\n  - {user: alice, policies: [view-clusters]}\n"),
+	}))
+	want := `businesses/a.yaml:7:30: spec.members[0].policies[0]: Policy "view-clusters" has scope platform; business members can only be granted policies with scope: business`
+	var got []string
+	for _, e := range AsErrorList(err) {
+		got = append(got, e.Error())
+	}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("errors %q, want only %q", got, want)
+	}
 }

@@ -123,6 +123,8 @@ func (b *Business) validateMembers(r *Repo) ErrorList {
 				errs = append(errs, o.Errorf(pf, "policy %q is listed twice", p))
 			case byName(r.Policies, p) == nil:
 				errs = append(errs, o.Errorf(pf, "no Policy named %q in the repository%s", p, knownNames(r.Policies, func(p *Policy) string { return p.Metadata.Name })))
+			case byName(r.Policies, p).Spec.Scope != PolicyScopeBusiness:
+				errs = append(errs, o.Errorf(pf, "Policy %q has scope %s; business members can only be granted policies with scope: business", p, byName(r.Policies, p).Spec.Scope))
 			}
 			seen[p] = true
 		}

@@ -56,7 +56,7 @@ func Load(ctx context.Context, fsys fs.FS) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	errs = append(errs, repo.finish(fsys)...)
+	errs = append(errs, withoutRepeats(errs, repo.finish(fsys))...)
 	if err := errs.errOrNil(); err != nil {
 		return repo, err
 	}
@@ -135,4 +135,21 @@ func yamlSyntaxError(file string, err error) *FieldError {
 		msg = le.ContextMsg + ": " + msg
 	}
 	return &FieldError{Position: Position{File: file, Line: mark.Line, Column: mark.Column}, Message: "invalid YAML: " + msg}
+}
+
+// withoutRepeats drops the validation errors at a field the decoder already reported: a
+// password written in plain text is one problem ("refer to it instead"), not also a
+// missing reference.
+func withoutRepeats(decoded, validated ErrorList) ErrorList {
+	seen := map[[2]string]bool{}
+	for _, e := range decoded {
+		seen[[2]string{e.File, e.Field}] = true
+	}
+	out := validated[:0]
+	for _, e := range validated {
+		if !seen[[2]string{e.File, e.Field}] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
