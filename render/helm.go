@@ -22,16 +22,18 @@ import (
 	"gitfleet.dev/gitfleet/schema"
 )
 
-// loadChart reads a chart directory (honouring .helmignore, as `helm` does) or a .tgz
-// from the repository snapshot.
-func loadChart(src fs.FS, chartPath string) (*chart.Chart, error) {
+// chartFiles reads a chart directory (honouring .helmignore, as `helm` does) or a .tgz
+// from the repository snapshot. The files, not a loaded chart, are what is kept between
+// renders: Helm's install removes disabled dependencies from the chart it is given, so
+// every render must load its own.
+func chartFiles(src fs.FS, chartPath string) ([]*loader.BufferedFile, error) {
 	p := path.Clean(strings.TrimPrefix(chartPath, "./"))
 	if strings.HasSuffix(p, ".tgz") {
 		data, err := fs.ReadFile(src, p)
 		if err != nil {
 			return nil, err
 		}
-		return loader.LoadArchive(bytes.NewReader(data))
+		return loader.LoadArchiveFiles(bytes.NewReader(data))
 	}
 	rules := ignore.Empty()
 	if data, err := fs.ReadFile(src, path.Join(p, ignore.HelmIgnore)); err == nil {
@@ -72,7 +74,7 @@ func loadChart(src fs.FS, chartPath string) (*chart.Chart, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loader.LoadFiles(files)
+	return files, nil
 }
 
 // lookupCall finds template actions that call lookup, which reads the live cluster.

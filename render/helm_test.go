@@ -10,10 +10,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// chartFiles is a small chart that uses what real charts use: helpers, values, the
+// testChart is a small chart that uses what real charts use: helpers, values, the
 // cluster's capabilities, a CRD, a vendored subchart, a hook and a test, and .helmignore.
-var chartFiles = map[string]string{
-	"charts/web/Chart.yaml":             "apiVersion: v2\nname: web\nversion: 1.2.3\nappVersion: \"2.0\"\ndependencies:\n- name: cache\n  version: 0.1.0\n",
+var testChart = map[string]string{
+	"charts/web/Chart.yaml":             "apiVersion: v2\nname: web\nversion: 1.2.3\nappVersion: \"2.0\"\ndependencies:\n- name: cache\n  version: 0.1.0\n  condition: cache.enabled\n",
 	"charts/web/values.yaml":            "replicas: 1\nimage: {repository: nginx, tag: \"1.27\"}\ncache: {enabled: true}\n",
 	"charts/web/.helmignore":            "*.md\n",
 	"charts/web/README.md":              "{{ this would not parse as a template }}",
@@ -59,6 +59,7 @@ spec:
       - selector: {matchLabels: {env: prod}}
         values: {replicas: 5}
       valuesByCluster:
+        dev: {cache: {enabled: false}}
         prod: {image: {repository: registry.prod/nginx}}
   targets: {clusters: [dev, prod]}
 `,
@@ -66,7 +67,7 @@ spec:
 }
 
 func TestHelmRender(t *testing.T) {
-	fsys, repo := load(t, chartFiles)
+	fsys, repo := load(t, testChart)
 	r, err := New(t.Context(), fsys, repo)
 	if err != nil {
 		t.Fatal(err)
@@ -95,19 +96,24 @@ func TestHelmRender(t *testing.T) {
 		}
 		return out
 	}
-	want := func(kube, monitoring, replicas, image string) []string {
-		return []string{
+	want := func(kube, monitoring, replicas, image string, cache bool) []string {
+		out := []string{
 			"CustomResourceDefinition widgets.example.com",
 			"Deployment web-web kube=" + kube + " monitoring=" + monitoring + " replicas=" + replicas + " image=" + image,
 			"Job web-migrate",
 			"Pod web-test",
-			"Service web-cache",
 		}
+		if cache {
+			out = append(out, "Service web-cache")
+		}
+		return out
 	}
-	if diff := cmp.Diff(want("v1.18.3", "false", "2", "nginx:1.27-prod"), summary("dev")); diff != "" {
+	// dev disables the cache subchart and is rendered first: Helm drops disabled
+	// dependencies from the chart it renders, which must not leak into prod's render.
+	if diff := cmp.Diff(want("v1.18.3", "false", "2", "nginx:1.27-prod", false), summary("dev")); diff != "" {
 		t.Errorf("dev (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(want("v1.17.13", "true", "5", "registry.prod/nginx:1.27-prod"), summary("prod")); diff != "" {
+	if diff := cmp.Diff(want("v1.17.13", "true", "5", "registry.prod/nginx:1.27-prod", true), summary("prod")); diff != "" {
 		t.Errorf("prod (-want +got):\n%s", diff)
 	}
 	// web twice (its values differ per cluster) and peek once.

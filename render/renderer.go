@@ -10,7 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -28,8 +28,8 @@ type Renderer struct {
 	// entry is each kustomize App's build directory, keyed by entryKey(app, namespace): a
 	// generated one for spec.namespace and for each business Namespace the App targets.
 	entry map[string]string
-	// charts loads each Helm App's chart at most once.
-	charts map[string]func() (*chart.Chart, error)
+	// charts reads each Helm App's chart files at most once.
+	charts map[string]func() ([]*loader.BufferedFile, error)
 
 	mu    sync.Mutex
 	cache map[string]*cached
@@ -97,7 +97,7 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 	r := &Renderer{
 		repo: repo, src: src, kfs: mem,
 		entry:  map[string]string{},
-		charts: map[string]func() (*chart.Chart, error){},
+		charts: map[string]func() ([]*loader.BufferedFile, error){},
 		cache:  map[string]*cached{},
 	}
 	for _, app := range repo.Apps {
@@ -112,12 +112,16 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 			}
 		case app.Spec.Source.Helm != nil:
 			chartPath := app.Spec.Source.Helm.Chart
-			r.charts[app.Metadata.Name] = sync.OnceValues(func() (*chart.Chart, error) {
-				c, err := loadChart(src, chartPath)
+			r.charts[app.Metadata.Name] = sync.OnceValues(func() ([]*loader.BufferedFile, error) {
+				files, err := chartFiles(src, chartPath)
 				if err != nil {
 					return nil, fmt.Errorf("loading chart %s: %w", chartPath, err)
 				}
-				return c, refuseLookup(c)
+				c, err := loader.LoadFiles(files)
+				if err != nil {
+					return nil, fmt.Errorf("loading chart %s: %w", chartPath, err)
+				}
+				return files, refuseLookup(c)
 			})
 		}
 	}
@@ -148,6 +152,11 @@ func (r *Renderer) entryPoint(app *schema.App, namespace string) (string, error)
 // App's problem is in its own result.
 func (r *Renderer) Cluster(ctx context.Context, c *schema.Cluster) ClusterResult {
 	res := ClusterResult{Cluster: c.Metadata.Name}
+	// Generated units come first: Apps are applied into the namespaces they create.
+	if objs := r.namespaceObjects(c); len(objs) > 0 {
+		unit := generatedUnit(UnitNamespaces)
+		res.Apps = append(res.Apps, AppResult{App: unit, Objects: r.label(unit, objs)})
+	}
 	for _, app := range r.repo.AppsFor(c) {
 		ar := AppResult{App: app}
 		objs, err := r.app(ctx, app, c)
@@ -211,9 +220,13 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 			return nil, fmt.Errorf("values of app %q: %w", name, err)
 		}
 		return r.once(string(key), func() ([]*unstructured.Unstructured, error) {
-			ch, err := r.charts[name]()
+			files, err := r.charts[name]()
 			if err != nil {
 				return nil, err
+			}
+			ch, err := loader.LoadFiles(files)
+			if err != nil {
+				return nil, fmt.Errorf("loading chart %s: %w", h.Chart, err)
 			}
 			release := h.ReleaseName
 			if release == "" {

@@ -46,3 +46,5 @@ func Sort(objs []*unstructured.Unstructured) {
 		return a.GetName() < b.GetName()
 	})
 }
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -40,10 +40,10 @@ func run(ctx context.Context, gitfleet, example string) error {
 	}
 	defer os.RemoveAll(work)
 
-	step("Starting two member clusters, gz-dev and bj-prod (etcd, kube-apiserver, controller-manager, scheduler, 2 kwok nodes each)")
+	step("Starting four local clusters: global, gz-dev, bj-prod and sh-gpu (one etcd; per cluster a kube-apiserver, controller-manager, scheduler and 2 kwok nodes)")
 	begin := time.Now()
 	env, err := harness.Start(ctx, harness.Options{
-		Clusters:          []string{"gz-dev", "bj-prod"},
+		Clusters:          []string{"global", "gz-dev", "bj-prod", "sh-gpu"},
 		ControllerManager: true,
 		Scheduler:         true,
 		Nodes:             2,
@@ -59,7 +59,7 @@ func run(ctx context.Context, gitfleet, example string) error {
 			fmt.Fprintln(os.Stderr, "demo: stopping clusters:", err)
 		}
 	}()
-	fmt.Printf("   ready in %.1fs; kubeconfig with contexts gz-dev and bj-prod: %s\n", time.Since(begin).Seconds(), env.Kubeconfig)
+	fmt.Printf("   ready in %.1fs; kubeconfig with one context per cluster: %s\n", time.Since(begin).Seconds(), env.Kubeconfig)
 
 	step("Making a git repository from " + example)
 	repoDir := filepath.Join(work, "fleet")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the harness binaries (kube-apiserver, kube-controller-manager, kube-scheduler, etcd,
-# kwok) from the Go module proxy into $TOOLS_BIN (default: .tools/bin at the repository root).
+# kwok) and the reference renderers (kustomize, helm) from the Go module proxy into $TOOLS_BIN (default: .tools/bin at the repository root).
 # A stamp file holds a hash of the pinned versions (the go.mod and go.sum files here) and of the
 # Go version; when it matches, nothing is rebuilt, so only the first run pays the ~10 minutes.
 set -euo pipefail
@@ -9,10 +9,11 @@ root=$(cd "$here/../.." && pwd)
 bin=${TOOLS_BIN:-$root/.tools/bin}
 mkdir -p "$bin"
 
-stamp_want=$( (go version; cat "$here"/go.mod "$here"/go.sum "$here"/etcd/go.mod "$here"/etcd/go.sum "$here"/kwok/go.mod "$here"/kwok/go.sum) | sha256sum | cut -d' ' -f1)
+modules=("$here" "$here/etcd" "$here/kwok" "$here/kustomize" "$here/helm")
+stamp_want=$( (go version; for m in "${modules[@]}"; do cat "$m/go.mod" "$m/go.sum"; done; cat "$0") | sha256sum | cut -d' ' -f1)
 stamp_file=$bin/.stamp
 all_there=true
-for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok; do
+for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kustomize helm; do
   [ -x "$bin/$b" ] || all_there=false
 done
 if $all_there && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp_want" ]; then
@@ -29,6 +30,8 @@ build() { # build MODULE_DIR OUTPUT PACKAGE
 }
 build "$here/etcd" etcd go.etcd.io/etcd/server/v3
 build "$here/kwok" kwok sigs.k8s.io/kwok/cmd/kwok
+build "$here/kustomize" kustomize sigs.k8s.io/kustomize/kustomize/v5
+build "$here/helm" helm helm.sh/helm/v3/cmd/helm
 build "$here" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 build "$here" kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
 build "$here" kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
