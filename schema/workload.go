@@ -75,6 +75,14 @@ func CheckWorkloads(objs []*unstructured.Unstructured, facts ClusterFacts) []Wor
 			}
 		case "TApp":
 			out = append(out, checkTApp(id, o)...)
+		case "Service":
+			ports, _, _ := unstructured.NestedSlice(o.Object, "spec", "ports")
+			for i, p := range ports {
+				pm, _ := p.(map[string]any)
+				if np, ok := pm["nodePort"].(int64); ok && (np < 30000 || np > 32768) {
+					out = append(out, WorkloadProblem{id, fmt.Sprintf("spec.ports[%d].nodePort", i), fmt.Sprintf("node port %d is outside 30000-32768, the range the platform's security groups open", np)})
+				}
+			}
 		}
 	}
 	return out

@@ -102,6 +102,11 @@ func TestCheckWorkloads(t *testing.T) {
 			},
 		},
 		{
+			name: "node ports outside the range the security groups open",
+			docs: []string{"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: web}\nspec:\n  type: NodePort\n  ports:\n  - {port: 80, nodePort: 30080}\n  - {port: 443, nodePort: 8443}\n"},
+			want: []string{"Service/web/web spec.ports[1].nodePort: node port 8443 is outside 30000-32768, the range the platform's security groups open"},
+		},
+		{
 			name: "TApp template and status references",
 			docs: []string{"apiVersion: apps.tkestack.io/v1\nkind: TApp\nmetadata: {name: example-tapp, namespace: web}\nspec:\n  replicas: 3\n  template: {spec: {containers: [{name: nginx, image: nginx}]}}\n  templatePool:\n    test2: {spec: {containers: [{name: nginx, image: \"nginx:1.7.9\"}]}}\n  templates: {\"1\": test2, \"2\": test3, \"5\": test2}\n  updateStrategy: {template: test, maxUnavailable: 1}\n  statuses: {\"1\": Killed, \"2\": Stopped}\n"},
 			want: []string{
