@@ -44,14 +44,7 @@ var accessBase = map[string]string{
 
 // accessFiles is the base repository with some files added or replaced.
 func accessFiles(files map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range accessBase {
-		out[k] = v
-	}
-	for k, v := range files {
-		out[k] = v
-	}
-	return out
+	return withFiles(accessBase, files)
 }
 
 // TestAccessValid loads one valid object of each access kind (several of some) and checks

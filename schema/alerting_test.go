@@ -169,14 +169,7 @@ var alertBase = map[string]string{
 
 // alertFiles is the base repository with some files added or replaced.
 func alertFiles(files map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range alertBase {
-		out[k] = v
-	}
-	for k, v := range files {
-		out[k] = v
-	}
-	return out
+	return withFiles(alertBase, files)
 }
 
 // TestAlertingValid loads the valid alerting repository and checks the defaults and the

@@ -15,6 +15,18 @@ const (
 	kustomize   = "resources: []\n"
 )
 
+// withFiles returns base with some files added or replaced.
+func withFiles(base, files map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(files))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range files {
+		out[k] = v
+	}
+	return out
+}
+
 func repoFS(files map[string]string) fstest.MapFS {
 	fsys := fstest.MapFS{}
 	for name, content := range files {
