@@ -103,12 +103,19 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 	for _, app := range repo.Apps {
 		switch {
 		case app.Spec.Source.Kustomize != nil:
-			for _, ns := range append([]string{app.Spec.Namespace}, app.Spec.Targets.Namespaces...) {
-				dir, err := r.entryPoint(app, ns)
-				if err != nil {
-					return nil, err
+			k := app.Spec.Source.Kustomize
+			paths := []string{k.Path}
+			for _, o := range k.Overlays {
+				paths = append(paths, o.Path)
+			}
+			for i, p := range paths {
+				for _, ns := range append([]string{app.Spec.Namespace}, app.Spec.Targets.Namespaces...) {
+					dir, err := r.entryPoint(app, i, p, ns)
+					if err != nil {
+						return nil, err
+					}
+					r.entry[entryKey(app.Metadata.Name, p, ns)] = dir
 				}
-				r.entry[entryKey(app.Metadata.Name, ns)] = dir
 			}
 		case app.Spec.Source.Helm != nil:
 			chartPath := app.Spec.Source.Helm.Chart
@@ -128,18 +135,18 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 	return r, nil
 }
 
-func entryKey(app, namespace string) string { return app + "\x00" + namespace }
+func entryKey(app, dir, namespace string) string { return app + "\x00" + dir + "\x00" + namespace }
 
-// entryPoint returns the directory kustomize builds for an App into a namespace. For a
-// namespace (spec.namespace, or a business Namespace the App targets) it is a generated
-// kustomization that puts the App's directory into it, the way Flux applies
-// targetNamespace.
-func (r *Renderer) entryPoint(app *schema.App, namespace string) (string, error) {
-	src := "/" + path.Clean(strings.TrimPrefix(app.Spec.Source.Kustomize.Path, "./"))
+// entryPoint returns the directory kustomize builds for an App's directory (its path or
+// overlay number i) into a namespace. For a namespace (spec.namespace, or a business
+// Namespace the App targets) it is a generated kustomization that puts the directory into
+// it, the way Flux applies targetNamespace.
+func (r *Renderer) entryPoint(app *schema.App, i int, dir, namespace string) (string, error) {
+	src := "/" + path.Clean(strings.TrimPrefix(dir, "./"))
 	if namespace == "" {
 		return src, nil
 	}
-	dir := path.Join(syntheticRoot, app.Metadata.Name, namespace)
+	dir = path.Join(syntheticRoot, app.Metadata.Name, fmt.Sprint(i), namespace)
 	rel := strings.Repeat("../", strings.Count(dir, "/")) + strings.TrimPrefix(src, "/")
 	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s\nresources:\n- %s\n", namespace, rel)
 	if err := r.kfs.WriteFile(path.Join(dir, "kustomization.yaml"), []byte(k)); err != nil {
@@ -243,8 +250,10 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 			return r.label(app, objs), nil
 		})
 	}
-	return r.once("kustomize\x00"+entryKey(name, namespace), func() ([]*unstructured.Unstructured, error) {
-		return r.buildKustomize(app, r.entry[entryKey(name, namespace)])
+	source := app.Spec.Source.Kustomize.PathFor(c)
+	key := entryKey(name, source, namespace)
+	return r.once("kustomize\x00"+key, func() ([]*unstructured.Unstructured, error) {
+		return r.buildKustomize(app, r.entry[key], source)
 	})
 }
 
@@ -269,11 +278,15 @@ func (r *Renderer) once(key string, build func() ([]*unstructured.Unstructured, 
 	return e.objs, e.err
 }
 
-func (r *Renderer) buildKustomize(app *schema.App, dir string) ([]*unstructured.Unstructured, error) {
+// buildKustomize builds dir (source, or the generated kustomization around it).
+func (r *Renderer) buildKustomize(app *schema.App, dir, source string) ([]*unstructured.Unstructured, error) {
+	if err := refuseRemote(r.kfs, dir); err != nil {
+		return nil, err
+	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	resMap, err := k.Run(r.kfs, dir)
 	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(app.Spec.Source.Kustomize.Path, "./"), err)
+		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), err)
 	}
 	objs := make([]*unstructured.Unstructured, 0, resMap.Size())
 	for _, res := range resMap.Resources() {

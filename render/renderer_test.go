@@ -82,3 +82,45 @@ func TestClusterRendersAppsIndependently(t *testing.T) {
 		t.Errorf("second render namespace %q, want web: renders share objects", ns)
 	}
 }
+
+func TestKustomizeOverlaysAndRemoteBases(t *testing.T) {
+	fsys, repo := load(t, map[string]string{
+		"clusters/dev.yaml":                 "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: dev\n  labels: {env: dev}\n",
+		"clusters/prod.yaml":                "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: prod\n  labels: {env: prod}\n",
+		"apps/web/app.yaml":                 "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata:\n  name: web\nspec:\n  source:\n    kustomize:\n      path: apps/web/base\n      overlays:\n      - selector: {matchLabels: {env: prod}}\n        path: apps/web/prod\n  targets:\n    selector: {}\n",
+		"apps/web/base/kustomization.yaml":  "resources: [cm.yaml]\n",
+		"apps/web/base/cm.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {tier: base}\n",
+		"apps/web/prod/kustomization.yaml":  "resources: [../base]\nnameSuffix: -prod\n",
+		"apps/far/app.yaml":                 "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata:\n  name: far\nspec:\n  source:\n    kustomize:\n      path: apps/far\n  targets:\n    clusters: [dev]\n",
+		"apps/far/kustomization.yaml":       "resources: [local]\n",
+		"apps/far/local/kustomization.yaml": "resources:\n- cm.yaml\n- https://github.com/example/infra//base?ref=v1.2.0\n",
+		"apps/far/local/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: far}\n",
+	})
+	r, err := New(t.Context(), fsys, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(cluster string) map[string]string {
+		out := map[string]string{}
+		for _, a := range r.Cluster(t.Context(), repo.Cluster(cluster)).Apps {
+			if a.Err != nil {
+				out[a.App.Metadata.Name] = a.Err.Error()
+				continue
+			}
+			for _, o := range a.Objects {
+				out[a.App.Metadata.Name] += o.GetName()
+			}
+		}
+		return out
+	}
+	want := map[string]string{
+		"web": "web",
+		"far": `render app "far" for cluster "dev" (apps/far/app.yaml): apps/far/local/kustomization.yaml: resources[1] "https://github.com/example/infra//base?ref=v1.2.0" is a remote base: gitfleet renders without network access so that what is applied is exactly what is in the repository; vendor it into the repository and refer to it by path`,
+	}
+	if diff := cmp.Diff(want, names("dev")); diff != "" {
+		t.Errorf("dev (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"web": "web-prod"}, names("prod")); diff != "" {
+		t.Errorf("prod (-want +got):\n%s", diff)
+	}
+}

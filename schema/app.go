@@ -62,6 +62,27 @@ type LabelValues struct {
 type KustomizeSource struct {
 	// Path is the directory, relative to the repository root (as in Flux and Argo CD).
 	Path string `yaml:"path" json:"path"`
+	// Overlays pick another directory for some clusters: the first overlay whose clusters
+	// or selector match a cluster is built for it; other clusters get Path.
+	Overlays []KustomizeOverlay `yaml:"overlays,omitempty" json:"overlays,omitempty"`
+}
+
+// KustomizeOverlay is the kustomization built for the clusters it selects.
+type KustomizeOverlay struct {
+	Clusters []string      `yaml:"clusters,omitempty" json:"clusters,omitempty"`
+	Selector *LabelSelector `yaml:"selector,omitempty" json:"selector,omitempty"`
+	Path     string         `yaml:"path" json:"path"`
+}
+
+// PathFor returns the kustomization directory to build for a cluster.
+func (k *KustomizeSource) PathFor(c *Cluster) string {
+	for _, o := range k.Overlays {
+		t := Targets{Clusters: o.Clusters, Selector: o.Selector}
+		if (&App{Spec: AppSpec{Targets: t}}).Targets(c) {
+			return o.Path
+		}
+	}
+	return k.Path
 }
 
 // Targets select clusters by name and by label; a cluster selected either way is a target.

@@ -46,6 +46,18 @@ func (a *App) validate(r *Repo, fsys fs.FS) ErrorList {
 		errs = append(errs, a.Origin.Errorf("spec.source", "set either kustomize or helm, not both"))
 	case k != nil:
 		errs = append(errs, validateKustomizePath(a.Origin, "spec.source.kustomize.path", k.Path, fsys)...)
+		for i, o := range k.Overlays {
+			field := fmt.Sprintf("spec.source.kustomize.overlays[%d]", i)
+			errs = append(errs, validateKustomizePath(a.Origin, field+".path", o.Path, fsys)...)
+			if len(o.Clusters) == 0 && o.Selector == nil {
+				errs = append(errs, a.Origin.Errorf(field, "an overlay needs clusters or a selector to say where it applies"))
+			}
+			for j, name := range o.Clusters {
+				if r.Cluster(name) == nil {
+					errs = append(errs, a.Origin.Errorf(fmt.Sprintf("%s.clusters[%d]", field, j), "no Cluster named %q in the repository", name))
+				}
+			}
+		}
 	default:
 		errs = append(errs, a.validateHelm(r, fsys)...)
 	}

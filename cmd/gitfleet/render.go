@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -11,9 +14,10 @@ import (
 )
 
 type renderOptions struct {
-	revision string
-	clusters []string
-	apps     []string
+	revision  string
+	clusters  []string
+	apps      []string
+	outputDir string
 }
 
 func newRenderCommand() *cobra.Command {
@@ -23,7 +27,8 @@ func newRenderCommand() *cobra.Command {
 		Short: "Print the objects each cluster would get, as multi-document YAML",
 		Long: `Render the fleet repository in DIR (default: the current directory) and print, per
 cluster and app, the Kubernetes objects gitfleet would apply, sorted and identical from run
-to run. Nothing is sent to any cluster.
+to run. Nothing is sent to any cluster. With -o DIR, each object is written to its own file,
+DIR/CLUSTER/APP/KIND_NAMESPACE_NAME.yaml, for diffing two renders with ordinary tools.
 
 An app that cannot be rendered is reported on stderr with its file and reason, the others
 are still printed, and the exit status is 1.`,
@@ -39,6 +44,7 @@ are still printed, and the exit status is 1.`,
 	cmd.Flags().StringVar(&o.revision, "revision", "", "git revision to render (default HEAD; ignored for a plain directory)")
 	cmd.Flags().StringSliceVar(&o.clusters, "cluster", nil, "render only these clusters (repeat or comma-separate)")
 	cmd.Flags().StringSliceVar(&o.apps, "app", nil, "render only these apps (repeat or comma-separate)")
+	cmd.Flags().StringVarP(&o.outputDir, "output-dir", "o", "", "write one file per object under this directory instead of printing")
 	return cmd
 }
 
@@ -52,32 +58,53 @@ func runRender(cmd *cobra.Command, dir string, o renderOptions) error {
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
 	failed := false
 	for _, c := range repo.Clusters {
 		if len(o.clusters) > 0 && !slices.Contains(o.clusters, c.Metadata.Name) {
 			continue
 		}
-		for _, app := range r.Cluster(ctx, c).Apps {
-			if len(o.apps) > 0 && !slices.Contains(o.apps, app.App.Metadata.Name) {
-				continue
-			}
-			if app.Err != nil {
+		res := r.Cluster(ctx, c)
+		kept := res.Apps[:0]
+		for _, app := range res.Apps {
+			switch {
+			case len(o.apps) > 0 && !slices.Contains(o.apps, app.App.Metadata.Name):
+			case app.Err != nil:
 				fmt.Fprintln(cmd.ErrOrStderr(), app.Err)
 				failed = true
-				continue
+			default:
+				kept = append(kept, app)
 			}
-			for _, obj := range app.Objects {
-				data, err := yaml.Marshal(obj.Object)
-				if err != nil {
-					return fmt.Errorf("printing %s/%s: %w", obj.GetKind(), obj.GetName(), err)
-				}
-				fmt.Fprintf(out, "---\n# cluster: %s, app: %s\n%s", c.Metadata.Name, app.App.Metadata.Name, data)
-			}
+		}
+		res.Apps = kept
+		if err := writeRender(cmd.OutOrStdout(), o.outputDir, res); err != nil {
+			return err
 		}
 	}
 	if failed {
 		return exitError{code: 1}
+	}
+	return nil
+}
+
+// writeRender prints a cluster's objects, or writes them one file each under dir.
+func writeRender(stdout io.Writer, dir string, res render.ClusterResult) error {
+	if dir == "" {
+		return render.WriteYAML(stdout, res)
+	}
+	for _, app := range res.Apps {
+		appDir := filepath.Join(dir, res.Cluster, app.App.Metadata.Name)
+		if err := os.MkdirAll(appDir, 0o755); err != nil {
+			return err
+		}
+		for _, obj := range app.Objects {
+			data, err := yaml.Marshal(obj.Object)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(appDir, render.ObjectFileName(obj)), data, 0o644); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
