@@ -132,6 +132,11 @@ func (a *clusterApplier) apply(ctx context.Context, desired render.ClusterResult
 	if err := a.writeInventories(ctx, keep, drop); err != nil {
 		res.Err = errors.Join(res.Err, err)
 	}
+	quotas, err := a.readQuotas(ctx)
+	if err != nil {
+		res.Err = errors.Join(res.Err, err)
+	}
+	res.Quotas = quotas
 	return res
 }
 

@@ -24,6 +24,8 @@ type ClusterResult struct {
 	Apps    []AppResult
 	// Pruned lists objects deleted because their App no longer targets the cluster.
 	Pruned []ssa.ChangeSetEntry
+	// Quotas are the live ResourceQuotas of the business namespaces on the cluster.
+	Quotas []QuotaUsage
 	// Err is a failure of the whole cluster (unreachable, prune guard); App failures
 	// are in their AppResult.
 	Err error

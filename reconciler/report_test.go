@@ -1,0 +1,35 @@
+package reconciler
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/google/go-cmp/cmp"
+
+	"gitfleet.dev/gitfleet/reconciler/status"
+)
+
+func TestClusterStatus(t *testing.T) {
+	applied := ClusterResult{Cluster: "c", Apps: []AppResult{
+		{App: "web", Health: Healthy, Changes: []ssa.ChangeSetEntry{{Action: ssa.CreatedAction}, {Action: ssa.UnchangedAction}, {Action: ssa.DeletedAction}}},
+	}}
+	got := ClusterStatus(applied, "rev2", nil)
+	want := status.Cluster{Cluster: "c", Revision: "rev2", Phase: status.Synced, Health: "Healthy", Objects: 2, Apps: []status.App{{Name: "web", Objects: 2, Health: "Healthy"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("synced (-want +got):\n%s", diff)
+	}
+
+	down := ClusterResult{Cluster: "c", Err: &UnreachableError{Cluster: "c", Err: errors.New("connection refused")}}
+	got = ClusterStatus(down, "rev3", &want)
+	if got.Phase != status.Unreachable || got.Revision != "rev2" || got.Objects != 2 || len(got.Errors) != 1 {
+		t.Errorf("unreachable status %+v: want phase Unreachable, the previous revision rev2 and its objects, and the error", got)
+	}
+
+	broken := applied
+	broken.Apps = append([]AppResult{}, applied.Apps...)
+	broken.Apps = append(broken.Apps, AppResult{App: "bad", Health: Unknown, Err: errors.New("kustomize build failed")})
+	if got := ClusterStatus(broken, "rev4", nil); got.Phase != status.Degraded || got.Revision != "rev4" {
+		t.Errorf("an App that failed to render: phase %s revision %s, want Degraded at rev4", got.Phase, got.Revision)
+	}
+}
