@@ -1,0 +1,274 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"gitfleet.dev/gitfleet/reconciler/status"
+	"gitfleet.dev/gitfleet/render"
+	"gitfleet.dev/gitfleet/schema"
+)
+
+// GitSource is the fleet repository as the loop needs it.
+type GitSource interface {
+	// Fetch updates from the remote and returns the branch's head commit.
+	Fetch(ctx context.Context) (string, error)
+	// Snapshot returns the files of a commit.
+	Snapshot(ctx context.Context, rev string) (fs.FS, error)
+	// ChangedPaths lists the files that differ between two commits.
+	ChangedPaths(ctx context.Context, from, to string) ([]string, error)
+}
+
+// StatusWriter commits status files to the repository.
+type StatusWriter interface {
+	// WriteStatus commits the files (nil content deletes) with the message, unless
+	// nothing changed; it never force-pushes.
+	WriteStatus(ctx context.Context, files map[string][]byte, message string) (commit string, changed bool, err error)
+}
+
+// LoopOptions configure the long-running reconcile loop.
+type LoopOptions struct {
+	Source GitSource
+	// Status writes status commits; nil disables them.
+	Status    StatusWriter
+	Connector Connector
+	Apply     ApplyOptions
+	// Interval overrides the Fleet's spec.interval when not zero.
+	Interval time.Duration
+	// Metrics records what the loop does; nil records nothing.
+	Metrics *Metrics
+}
+
+// Loop fetches the fleet repository, and applies each new revision to every cluster,
+// then at every interval, and at once when Trigger is called (by a push webhook).
+type Loop struct {
+	opts    LoopOptions
+	trigger chan struct{}
+
+	mu sync.Mutex
+	// applied is the last revision whose render was applied; seen the last fetched head.
+	applied, seen string
+	repo          *schema.Repo
+	last          []status.Cluster
+	lastBusiness  []status.Business
+}
+
+// NewLoop makes a loop; Start runs it.
+func NewLoop(opts LoopOptions) *Loop {
+	return &Loop{opts: opts, trigger: make(chan struct{}, 1)}
+}
+
+// Trigger asks for a fetch now; it never blocks, and several triggers before the loop
+// gets to them make one fetch.
+func (l *Loop) Trigger() {
+	select {
+	case l.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// NeedLeaderElection makes the loop run on the elected replica only: two replicas must
+// never apply at the same time.
+func (l *Loop) NeedLeaderElection() bool { return true }
+
+// Start runs the loop until ctx ends. An apply in progress when ctx ends is cancelled
+// between requests; what it did is not recorded, and the next leader applies again.
+func (l *Loop) Start(ctx context.Context) error {
+	log := l.opts.Apply.Log
+	for {
+		outcome, err := l.ReconcileOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Error(err, "reconcile failed")
+		} else if outcome != "" {
+			log.Info("reconciled", "outcome", outcome)
+		}
+		timer := time.NewTimer(l.interval())
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-timer.C:
+		case <-l.trigger:
+			timer.Stop()
+		}
+	}
+}
+
+func (l *Loop) interval() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.opts.Interval > 0:
+		return l.opts.Interval
+	case l.repo != nil:
+		return l.repo.Fleet.Spec.Interval.Duration
+	}
+	return schema.DefaultInterval
+}
+
+// Outcome says what one reconcile did, for logs and tests.
+type Outcome string
+
+const (
+	// OutcomeApplied: a revision was rendered and applied (new, or again at the interval).
+	OutcomeApplied Outcome = "applied"
+	// OutcomeStatusOnly: the new commit only changed status/; nothing was rendered.
+	OutcomeStatusOnly Outcome = "status-only commit, nothing to apply"
+	// OutcomeInvalid: the revision does not validate; nothing was applied.
+	OutcomeInvalid Outcome = "revision does not validate, nothing applied"
+	// OutcomeFetchFailed: the repository could not be fetched; clusters keep their state.
+	OutcomeFetchFailed Outcome = "fetch failed, clusters keep their last applied state"
+)
+
+// ReconcileOnce fetches, and applies the head revision unless only status files changed
+// since the last applied revision. It is the loop's body, exposed for tests and
+// `gitfleet apply`-like one-shot use.
+func (l *Loop) ReconcileOnce(ctx context.Context) (Outcome, error) {
+	start := time.Now()
+	head, err := l.opts.Source.Fetch(ctx)
+	if err != nil {
+		l.opts.Metrics.fetchError()
+		return OutcomeFetchFailed, fmt.Errorf("fetching the fleet repository: %w", err)
+	}
+	l.mu.Lock()
+	applied := l.applied
+	l.mu.Unlock()
+	if applied != "" && head != applied {
+		changed, err := l.opts.Source.ChangedPaths(ctx, applied, head)
+		if err == nil && onlyStatus(changed) {
+			// Our own status commit (or someone editing status/): nothing to render.
+			l.mu.Lock()
+			l.seen, l.applied = head, head
+			l.mu.Unlock()
+			return OutcomeStatusOnly, nil
+		}
+	}
+	files, err := l.opts.Source.Snapshot(ctx, head)
+	if err != nil {
+		return "", fmt.Errorf("reading revision %s: %w", head, err)
+	}
+	repo, err := schema.Load(ctx, files)
+	if err == nil {
+		l.mu.Lock()
+		prev := l.repo
+		l.mu.Unlock()
+		if prev != nil {
+			if list := schema.CheckUpgrades(prev, repo); len(list) > 0 {
+				err = list
+			}
+		}
+	}
+	if err != nil {
+		l.reportInvalid(ctx, head, err)
+		return OutcomeInvalid, err
+	}
+	renderer, err := render.New(ctx, files, repo)
+	if err != nil {
+		return "", err
+	}
+	opts := l.opts.Apply
+	if opts.HealthTimeout == 0 {
+		opts.HealthTimeout = repo.Fleet.Spec.HealthTimeout.Duration
+	}
+	results, err := Apply(ctx, repo, renderer, l.opts.Connector, opts)
+	if err != nil {
+		return "", err
+	}
+	l.opts.Metrics.observe(results, time.Since(start))
+	clusters, businesses := l.statuses(files, results, head), BusinessStatus(results)
+	l.mu.Lock()
+	l.applied, l.seen, l.repo, l.last, l.lastBusiness = head, head, repo, clusters, businesses
+	l.mu.Unlock()
+	return OutcomeApplied, l.writeStatus(ctx, clusters, businesses)
+}
+
+// statuses builds each cluster's status, carrying over the previous status of clusters
+// that could not be reached.
+func (l *Loop) statuses(files fs.FS, results []ClusterResult, head string) []status.Cluster {
+	out := make([]status.Cluster, len(results))
+	for i, r := range results {
+		var prev *status.Cluster
+		if data, err := fs.ReadFile(files, "status/clusters/"+r.Cluster+".yaml"); err == nil {
+			var s status.Cluster
+			if yaml.Unmarshal(data, &s) == nil {
+				prev = &s
+			}
+		}
+		out[i] = ClusterStatus(r, head, prev)
+	}
+	return out
+}
+
+func (l *Loop) writeStatus(ctx context.Context, clusters []status.Cluster, businesses []status.Business) error {
+	if l.opts.Status == nil {
+		return nil
+	}
+	files, err := status.Files(clusters, businesses)
+	if err != nil {
+		return err
+	}
+	commit, changed, err := l.opts.Status.WriteStatus(ctx, files, status.Message(clusters))
+	if err != nil {
+		return fmt.Errorf("writing the status commit: %w", err)
+	}
+	if changed {
+		l.opts.Apply.Log.Info("status committed", "commit", commit)
+		// Our own commit: the next fetch sees it as status-only.
+	}
+	return nil
+}
+
+// reportInvalid records a revision that cannot be applied in the status of every cluster
+// (they keep their last applied state), so the author sees it in the repository.
+func (l *Loop) reportInvalid(ctx context.Context, head string, problem error) {
+	l.mu.Lock()
+	last := append([]status.Cluster(nil), l.last...)
+	businesses := l.lastBusiness
+	l.mu.Unlock()
+	msg := fmt.Sprintf("revision %s was not applied: %v", short(head), problem)
+	var list schema.ErrorList
+	if errors.As(problem, &list) && len(list) > 10 {
+		msg = fmt.Sprintf("revision %s was not applied: %d problems, the first: %v (run gitfleet validate)", short(head), len(list), list[0])
+	}
+	for i := range last {
+		last[i].Errors = []string{msg}
+		if last[i].Phase == status.Synced || last[i].Phase == status.Progressing {
+			last[i].Phase = status.Degraded
+		}
+	}
+	if len(last) > 0 {
+		if err := l.writeStatus(ctx, last, businesses); err != nil {
+			l.opts.Apply.Log.Error(err, "status commit for an invalid revision failed")
+		}
+	}
+}
+
+// Applied returns the last applied revision.
+func (l *Loop) Applied() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.applied
+}
+
+func onlyStatus(paths []string) bool {
+	for _, p := range paths {
+		if !strings.HasPrefix(p, "status/") {
+			return false
+		}
+	}
+	return len(paths) > 0
+}
+
+func short(rev string) string {
+	if len(rev) > 7 {
+		return rev[:7]
+	}
+	return rev
+}

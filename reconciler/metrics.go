@@ -1,0 +1,72 @@
+package reconciler
+
+import (
+	"time"
+
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the Prometheus metrics of the reconciler, served on /metrics.
+type Metrics struct {
+	reconcileDuration *prometheus.HistogramVec
+	objects           *prometheus.CounterVec
+	clusterHealthy    *prometheus.GaugeVec
+	fetchErrors       prometheus.Counter
+	// Drift counts out-of-band changes per cluster, App and action (corrected, reported).
+	Drift *prometheus.CounterVec
+	// Webhooks counts push webhooks per provider and result (accepted, bad_signature, ...).
+	Webhooks *prometheus.CounterVec
+}
+
+// NewMetrics creates the metrics and registers them.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		reconcileDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "gitfleet_reconcile_duration_seconds", Help: "Time of one reconcile of the fleet, fetch to status.",
+			Buckets: prometheus.ExponentialBuckets(0.1, 2, 12),
+		}, []string{"result"}),
+		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitfleet_objects_applied_total", Help: "Objects handled by applies, per cluster and action (created, configured, unchanged, deleted).",
+		}, []string{"cluster", "action"}),
+		clusterHealthy: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gitfleet_cluster_healthy", Help: "1 when the cluster's last apply succeeded and everything is healthy.",
+		}, []string{"cluster"}),
+		fetchErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gitfleet_git_fetch_errors_total", Help: "Failed fetches of the fleet repository.",
+		}),
+		Drift: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitfleet_drift_total", Help: "Objects changed or deleted outside gitfleet, per cluster, app and action.",
+		}, []string{"cluster", "app", "action"}),
+		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitfleet_webhook_requests_total", Help: "Push webhooks received, per provider and result.",
+		}, []string{"provider", "result"}),
+	}
+	reg.MustRegister(m.reconcileDuration, m.objects, m.clusterHealthy, m.fetchErrors, m.Drift, m.Webhooks)
+	return m
+}
+
+func (m *Metrics) fetchError() {
+	if m != nil {
+		m.fetchErrors.Inc()
+	}
+}
+
+func (m *Metrics) observe(results []ClusterResult, took time.Duration) {
+	if m == nil {
+		return
+	}
+	result := "success"
+	for _, r := range results {
+		healthy := 1.0
+		if len(r.Errors()) > 0 || r.Health() != Healthy {
+			healthy, result = 0, "failure"
+		}
+		m.clusterHealthy.WithLabelValues(r.Cluster).Set(healthy)
+		c := r.Counts()
+		for action, n := range map[ssa.Action]int{ssa.CreatedAction: c.Created, ssa.ConfiguredAction: c.Configured, ssa.UnchangedAction: c.Unchanged, ssa.DeletedAction: c.Pruned} {
+			m.objects.WithLabelValues(r.Cluster, string(action)).Add(float64(n))
+		}
+	}
+	m.reconcileDuration.WithLabelValues(result).Observe(took.Seconds())
+}
