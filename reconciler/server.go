@@ -1,0 +1,124 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+)
+
+// ServerOptions configure `gitfleet serve`.
+type ServerOptions struct {
+	// Management is the cluster gitfleet runs in: it holds the leader-election Lease.
+	Management *rest.Config
+	// LeaderElection makes replicas elect one leader that reconciles; the others wait.
+	LeaderElection bool
+	// LeaderElectionNamespace and LeaderElectionID name the Lease.
+	LeaderElectionNamespace, LeaderElectionID string
+	// MetricsAddr serves /metrics, ProbeAddr /healthz and /readyz, WebhookAddr the push
+	// webhooks ("0" disables a server).
+	MetricsAddr, ProbeAddr, WebhookAddr string
+	// WebhookSecret verifies push webhooks.
+	WebhookSecret []byte
+	// ShutdownTimeout bounds how long an apply in progress may finish on shutdown
+	// before it is abandoned between two requests.
+	ShutdownTimeout time.Duration
+	Loop            LoopOptions
+}
+
+// DefaultServerOptions returns the options of a Deployment in the global cluster.
+func DefaultServerOptions() ServerOptions {
+	return ServerOptions{
+		LeaderElection:          true,
+		LeaderElectionNamespace: "gitfleet-system",
+		LeaderElectionID:        "gitfleet-leader",
+		MetricsAddr:             ":8080",
+		ProbeAddr:               ":8081",
+		WebhookAddr:             ":9292",
+		ShutdownTimeout:         30 * time.Second,
+	}
+}
+
+// Serve runs the reconciler until ctx ends: a controller-runtime manager with leader
+// election (a Lease), the reconcile loop and the webhook receiver on the leader only, and
+// metrics and probes on every replica. /readyz fails on replicas that are not the leader,
+// so a Service in front of the replicas sends push webhooks to the leader.
+func Serve(ctx context.Context, opts ServerOptions) error {
+	shutdown := opts.ShutdownTimeout
+	mgr, err := ctrl.NewManager(opts.Management, manager.Options{
+		LeaderElection:                opts.LeaderElection,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionID:              opts.LeaderElectionID,
+		LeaderElectionReleaseOnCancel: true,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:        opts.ProbeAddr,
+		GracefulShutdownTimeout:       &shutdown,
+		Logger:                        opts.Loop.Apply.Log,
+	})
+	if err != nil {
+		return fmt.Errorf("starting the manager: %w", err)
+	}
+	if opts.Loop.Metrics == nil {
+		opts.Loop.Metrics = NewMetrics(ctrlmetrics.Registry)
+	}
+	loop := NewLoop(opts.Loop)
+	if err := mgr.Add(loop); err != nil {
+		return err
+	}
+	if opts.WebhookAddr != "0" {
+		hooks := WebhookHandler(WebhookOptions{Secret: opts.WebhookSecret, Trigger: loop.Trigger, Metrics: opts.Loop.Metrics})
+		if err := mgr.Add(&httpRunnable{addr: opts.WebhookAddr, handler: hooks}); err != nil {
+			return err
+		}
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	elected := mgr.Elected()
+	if err := mgr.AddReadyzCheck("leader", func(*http.Request) error {
+		select {
+		case <-elected:
+			return nil
+		default:
+			return errors.New("not the leader")
+		}
+	}); err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}
+
+// httpRunnable serves a handler while its replica is the leader.
+type httpRunnable struct {
+	addr    string
+	handler http.Handler
+}
+
+func (h *httpRunnable) NeedLeaderElection() bool { return true }
+
+func (h *httpRunnable) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", h.addr)
+	if err != nil {
+		return fmt.Errorf("webhook listener on %s: %w", h.addr, err)
+	}
+	srv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
