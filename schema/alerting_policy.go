@@ -361,13 +361,22 @@ func describeAlertUnit(u AlertUnit) string {
 }
 
 func (p *AlertPolicy) validateReceiverGroups(r *Repo) ErrorList {
-	o, groups := p.Origin, p.Spec.ReceiverGroups
+	return validateReceiverGroupRefs(r, p.Origin, "spec", "a policy", p.Spec.ReceiverGroups)
+}
+
+func (p *AlertPolicy) validateNotify(r *Repo) ErrorList {
+	return validateNotifyRefs(r, p.Origin, "spec", "a policy", p.Spec.Notify, p.Spec.ReceiverGroups, p.receivers(r))
+}
+
+// validateReceiverGroupRefs checks the receiver groups a notification goes to (an
+// AlertPolicy's, the Fleet's drift notifications): at least one, each declared once.
+func validateReceiverGroupRefs(r *Repo, o Origin, base, subject string, groups []string) ErrorList {
 	if len(groups) == 0 {
-		return ErrorList{o.Errorf("spec.receiverGroups", "a policy needs at least one receiver group to notify%s", knownNames(r.ReceiverGroups, (*ReceiverGroup).Name))}
+		return ErrorList{o.Errorf(base+".receiverGroups", "%s needs at least one receiver group to notify%s", subject, knownNames(r.ReceiverGroups, (*ReceiverGroup).Name))}
 	}
 	var errs ErrorList
 	for i, name := range groups {
-		field := fmt.Sprintf("spec.receiverGroups[%d]", i)
+		field := fmt.Sprintf("%s.receiverGroups[%d]", base, i)
 		switch j := slices.Index(groups, name); {
 		case j < i:
 			errs = append(errs, o.Errorf(field, "receiver group %q is listed twice (also at receiverGroups[%d])", name, j))
@@ -378,15 +387,15 @@ func (p *AlertPolicy) validateReceiverGroups(r *Repo) ErrorList {
 	return errs
 }
 
-func (p *AlertPolicy) validateNotify(r *Repo) ErrorList {
-	o, methods := p.Origin, p.Spec.Notify
+// validateNotifyRefs checks channel and template pairs: both exist, the template is the
+// channel's, the channel can reach someone in the groups, no pair twice.
+func validateNotifyRefs(r *Repo, o Origin, base, subject string, methods []NotifyMethod, groups []string, receivers []*Receiver) ErrorList {
 	if len(methods) == 0 {
-		return ErrorList{o.Errorf("spec.notify", "a policy needs at least one notification method: {channel: CHANNEL, template: TEMPLATE}%s", knownNames(r.NotifyChannels, (*NotifyChannel).Name))}
+		return ErrorList{o.Errorf(base+".notify", "%s needs at least one notification method: {channel: CHANNEL, template: TEMPLATE}%s", subject, knownNames(r.NotifyChannels, (*NotifyChannel).Name))}
 	}
-	receivers := p.receivers(r)
 	var errs ErrorList
 	for i, n := range methods {
-		field := fmt.Sprintf("spec.notify[%d]", i)
+		field := fmt.Sprintf("%s.notify[%d]", base, i)
 		ch := r.NotifyChannel(n.Channel)
 		switch {
 		case n.Channel == "":
@@ -394,7 +403,7 @@ func (p *AlertPolicy) validateNotify(r *Repo) ErrorList {
 		case ch == nil:
 			errs = append(errs, o.Errorf(field+".channel", "no NotifyChannel named %q in the repository%s", n.Channel, knownNames(r.NotifyChannels, (*NotifyChannel).Name)))
 		default:
-			if msg := notifyUnreachable(ch, receivers, p.Spec.ReceiverGroups); msg != "" {
+			if msg := notifyUnreachable(ch, receivers, groups); msg != "" {
 				errs = append(errs, o.Errorf(field+".channel", "%s", msg))
 			}
 		}
@@ -432,9 +441,12 @@ func (r *Repo) notifyTemplatesOf(channel string) string {
 }
 
 // receivers are the receivers of the policy's groups that exist.
-func (p *AlertPolicy) receivers(r *Repo) []*Receiver {
+func (p *AlertPolicy) receivers(r *Repo) []*Receiver { return r.ReceiversOf(p.Spec.ReceiverGroups) }
+
+// ReceiversOf returns the receivers of the named groups, each once, in group order.
+func (r *Repo) ReceiversOf(groups []string) []*Receiver {
 	var out []*Receiver
-	for _, name := range p.Spec.ReceiverGroups {
+	for _, name := range groups {
 		if g := r.ReceiverGroup(name); g != nil {
 			for _, rn := range g.Spec.Receivers {
 				if rc := r.Receiver(rn); rc != nil && !slices.Contains(out, rc) {

@@ -230,3 +230,21 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestDriftNotifyReferences(t *testing.T) {
+	_, err := Load(t.Context(), repoFS(map[string]string{
+		"fleet.yaml": fleetFile + "spec:\n  driftNotify:\n    receiverGroups: [oncall]\n    notify: [{channel: pager, template: short}]\n",
+	}))
+	var got []string
+	for _, e := range AsErrorList(err) {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`fleet.yaml:7:22: spec.driftNotify.receiverGroups[0]: no ReceiverGroup named "oncall" in the repository`,
+		`fleet.yaml:8:23: spec.driftNotify.notify[0].channel: no NotifyChannel named "pager" in the repository`,
+		`fleet.yaml:8:41: spec.driftNotify.notify[0].template: no NotifyTemplate named "short" in the repository (channel "pager" has no NotifyTemplate yet)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}

@@ -59,9 +59,20 @@ type FleetSpec struct {
 	// HealthTimeout bounds how long an apply waits for the applied objects to become
 	// healthy before it reports them as still progressing.
 	HealthTimeout Duration `yaml:"healthTimeout,omitempty" json:"healthTimeout,omitempty"`
+	// DriftNotify says who hears about drift (objects changed or deleted outside
+	// gitfleet), as an AlertPolicy names its receivers: receiver groups and channel +
+	// template pairs. Without it drift is still logged, counted, recorded as an Event and
+	// in the status commit.
+	DriftNotify *DriftNotify `yaml:"driftNotify,omitempty" json:"driftNotify,omitempty"`
 	// KubernetesVersions lists the versions clusters may declare (TKEStack v1.5.0 ships
 	// 1.16.9, 1.17.13 and 1.18.3); empty means any version.
 	KubernetesVersions []string `yaml:"kubernetesVersions,omitempty" json:"kubernetesVersions,omitempty"`
+}
+
+// DriftNotify names the receivers and channels of drift notifications.
+type DriftNotify struct {
+	ReceiverGroups []string       `yaml:"receiverGroups" json:"receiverGroups"`
+	Notify         []NotifyMethod `yaml:"notify" json:"notify"`
 }
 
 // DriftPolicy says what to do with out-of-band changes.

@@ -38,6 +38,10 @@ func (r *Repo) finish(fsys fs.FS) ErrorList {
 
 	var errs ErrorList
 	errs = append(errs, r.Fleet.validate()...)
+	if dn := r.Fleet.Spec.DriftNotify; dn != nil {
+		errs = append(errs, validateReceiverGroupRefs(r, r.Fleet.Origin, "spec.driftNotify", "drift notification", dn.ReceiverGroups)...)
+		errs = append(errs, validateNotifyRefs(r, r.Fleet.Origin, "spec.driftNotify", "drift notification", dn.Notify, dn.ReceiverGroups, r.ReceiversOf(dn.ReceiverGroups))...)
+	}
 	errs = append(errs, r.uniqueNamesAll()...)
 	errs = append(errs, r.validateClusters()...)
 	errs = append(errs, r.validateApps(fsys)...)
