@@ -241,7 +241,7 @@ func TestDriftNotifyReferences(t *testing.T) {
 	}
 	want := []string{
 		`fleet.yaml:7:22: spec.driftNotify.receiverGroups[0]: no ReceiverGroup named "oncall" in the repository`,
-		`fleet.yaml:8:23: spec.driftNotify.notify[0].channel: no NotifyChannel named "pager" in the repository`,
+		`fleet.yaml:8:24: spec.driftNotify.notify[0].channel: no NotifyChannel named "pager" in the repository`,
 		`fleet.yaml:8:41: spec.driftNotify.notify[0].template: no NotifyTemplate named "short" in the repository (channel "pager" has no NotifyTemplate yet)`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
