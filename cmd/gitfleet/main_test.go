@@ -58,7 +58,7 @@ func exampleRepo(t *testing.T) *gitrepo.Repo {
 
 func TestValidate(t *testing.T) {
 	code, out, _ := gitfleet(t, "validate", "../../fleet-example")
-	if code != 0 || !strings.Contains(out, "is valid: 4 cluster(s), 5 app(s)") {
+	if code != 0 || !strings.Contains(out, "is valid: 4 cluster(s), 6 app(s)") {
 		t.Fatalf("validate fleet-example: exit %d, output %q", code, out)
 	}
 
@@ -90,8 +90,8 @@ func TestRenderIsStable(t *testing.T) {
 	if first != second {
 		t.Error("two renders of the same repository differ")
 	}
-	if n := strings.Count(first, "\n---\n") + 1; n != 58 {
-		t.Errorf("render printed %d objects, want 58", n)
+	if n := strings.Count(first, "\n---\n") + 1; n != 64 {
+		t.Errorf("render printed %d objects, want 64", n)
 	}
 	_, one, _ := gitfleet(t, "render", "../../fleet-example", "--cluster", "gz-dev", "--app", "guestbook")
 	if strings.Contains(one, "bj-prod") || strings.Contains(one, "app: platform-base") || !strings.Contains(one, "kind: Deployment") {
