@@ -45,6 +45,6 @@ the fleet repo, describes: clusters, apps (kustomize), and where each app goes.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(), newRenderCommand(), newApplyCommand(), newSchemaCommand(), newStatusCommand())
+	root.AddCommand(newValidateCommand(), newRenderCommand(), newApplyCommand(), newSchemaCommand(), newStatusCommand(), newServeCommand())
 	return root
 }

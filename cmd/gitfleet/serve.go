@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"gitfleet.dev/gitfleet/reconciler"
+	"gitfleet.dev/gitfleet/reconciler/gitsource"
+)
+
+type serveOptions struct {
+	repoURL, branch, statusBranch, cacheDir string
+	gitTokenEnv, gitUsername                string
+	gitSSHKey, gitSSHPassphraseEnv          string
+	gitKnownHosts                           string
+	kubeconfig, managementKubeconfig        string
+	webhookSecretEnv                        string
+	interval                                time.Duration
+	noStatus                                bool
+	server                                  reconciler.ServerOptions
+	allowMassPrune, verbose                 bool
+}
+
+func newServeCommand() *cobra.Command {
+	o := serveOptions{server: reconciler.DefaultServerOptions(), branch: "main", cacheDir: "/var/cache/gitfleet"}
+	cmd := &cobra.Command{
+		Use:   "serve --repo-url URL --kubeconfig FILE",
+		Short: "Run the reconciler: follow the fleet repository and keep every cluster in its state",
+		Long: `Fetch the fleet repository at every interval (the Fleet's spec.interval unless
+--interval is given) and at once on a push webhook, apply each new revision to every
+cluster, and commit what it saw under status/ (never force-pushed; retried on top of
+concurrent pushes). Commits that only change status/ are not applied again.
+
+Run it as a Deployment in the global cluster (fleet-example/apps/gitfleet has one):
+replicas elect a leader through a Lease, only the leader applies and receives webhooks,
+and /metrics, /healthz and /readyz are served on every replica.
+
+Git credentials come from files and environment variables, never from flags' values:
+--git-token-env names the variable holding an HTTPS token; --git-ssh-key and
+--git-known-hosts are files (host keys are always checked). Push webhooks are verified
+with the secret in --webhook-secret-env: POST /hooks/github, /hooks/gitlab or
+/hooks/generic (X-Gitfleet-Signature: sha256=HMAC of the body).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.repoURL, "repo-url", "", "fleet repository: https://, ssh://, git@host:path or file://")
+	f.StringVar(&o.branch, "branch", o.branch, "branch to follow")
+	f.StringVar(&o.statusBranch, "status-branch", "", "branch for status commits (default: the followed branch)")
+	f.StringVar(&o.cacheDir, "cache-dir", o.cacheDir, "where the repository clone is kept between restarts")
+	f.StringVar(&o.gitTokenEnv, "git-token-env", "", "environment variable holding the HTTPS token")
+	f.StringVar(&o.gitUsername, "git-username", "", "HTTPS username (default git) or SSH login")
+	f.StringVar(&o.gitSSHKey, "git-ssh-key", "", "file with the SSH private key")
+	f.StringVar(&o.gitSSHPassphraseEnv, "git-ssh-passphrase-env", "", "environment variable holding the SSH key's passphrase")
+	f.StringVar(&o.gitKnownHosts, "git-known-hosts", "", "known_hosts file the SSH host key is checked against")
+	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with one context per member cluster")
+	f.StringVar(&o.managementKubeconfig, "management-kubeconfig", "", "kubeconfig of the cluster gitfleet runs in (default: in-cluster)")
+	f.StringVar(&o.webhookSecretEnv, "webhook-secret-env", "", "environment variable holding the push webhook secret")
+	f.DurationVar(&o.interval, "interval", 0, "fetch interval (default: the Fleet's spec.interval)")
+	f.BoolVar(&o.noStatus, "no-status-commits", false, "do not commit status to the repository")
+	f.BoolVar(&o.server.LeaderElection, "leader-elect", o.server.LeaderElection, "elect one leader among replicas (a Lease)")
+	f.StringVar(&o.server.LeaderElectionNamespace, "leader-election-namespace", o.server.LeaderElectionNamespace, "namespace of the leader-election Lease")
+	f.StringVar(&o.server.MetricsAddr, "metrics-bind-address", o.server.MetricsAddr, "address of /metrics (0 disables)")
+	f.StringVar(&o.server.ProbeAddr, "health-probe-bind-address", o.server.ProbeAddr, "address of /healthz and /readyz")
+	f.StringVar(&o.server.WebhookAddr, "webhook-bind-address", o.server.WebhookAddr, "address of the push webhooks (0 disables)")
+	f.BoolVar(&o.allowMassPrune, "allow-mass-prune", false, "allow pruning more than half of a cluster's managed objects")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every reconcile")
+	return cmd
+}
+
+func runServe(ctx context.Context, o serveOptions) error {
+	if o.repoURL == "" || o.kubeconfig == "" {
+		return fmt.Errorf("--repo-url and --kubeconfig are required")
+	}
+	auth, err := gitAuth(o)
+	if err != nil {
+		return err
+	}
+	log := newLogger(os.Stderr, true)
+	srcOpts := gitsource.DefaultOptions()
+	srcOpts.URL, srcOpts.Branch, srcOpts.CacheDir, srcOpts.Auth, srcOpts.Log = o.repoURL, o.branch, o.cacheDir, auth, log
+	src, err := gitsource.New(srcOpts)
+	if err != nil {
+		return err
+	}
+	conn, err := reconciler.NewKubeconfigConnector(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	management, err := managementConfig(o.managementKubeconfig)
+	if err != nil {
+		return err
+	}
+	apply := reconciler.DefaultApplyOptions()
+	apply.PruneGuard.AllowMassPrune = o.allowMassPrune
+	apply.HealthTimeout = 0 // the Fleet's spec.healthTimeout
+	apply.Log = log
+	o.server.Management = management
+	o.server.Loop = reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, Interval: o.interval}
+	if !o.noStatus {
+		statusOpts := gitsource.DefaultStatusOptions()
+		statusOpts.Branch = o.statusBranch
+		o.server.Loop.Status = statusWriter{src: src, opts: statusOpts}
+	}
+	if o.webhookSecretEnv != "" {
+		o.server.WebhookSecret = []byte(os.Getenv(o.webhookSecretEnv))
+		if len(o.server.WebhookSecret) == 0 {
+			return fmt.Errorf("--webhook-secret-env %s is empty or not set", o.webhookSecretEnv)
+		}
+	}
+	return reconciler.Serve(ctx, o.server)
+}
+
+// statusWriter fixes the status options of the loop's status commits.
+type statusWriter struct {
+	src  *gitsource.Source
+	opts gitsource.StatusOptions
+}
+
+func (w statusWriter) WriteStatus(ctx context.Context, files map[string][]byte, message string) (string, bool, error) {
+	return w.src.WriteStatus(ctx, files, message, w.opts)
+}
+
+func gitAuth(o serveOptions) (gitsource.Auth, error) {
+	a := gitsource.Auth{Username: o.gitUsername}
+	if o.gitTokenEnv != "" {
+		if a.Token = os.Getenv(o.gitTokenEnv); a.Token == "" {
+			return a, fmt.Errorf("--git-token-env %s is empty or not set", o.gitTokenEnv)
+		}
+	}
+	var err error
+	if o.gitSSHKey != "" {
+		if a.SSHKey, err = os.ReadFile(o.gitSSHKey); err != nil {
+			return a, fmt.Errorf("reading --git-ssh-key: %w", err)
+		}
+	}
+	if o.gitSSHPassphraseEnv != "" {
+		a.SSHPassphrase = []byte(os.Getenv(o.gitSSHPassphraseEnv))
+	}
+	if o.gitKnownHosts != "" {
+		if a.KnownHosts, err = os.ReadFile(o.gitKnownHosts); err != nil {
+			return a, fmt.Errorf("reading --git-known-hosts: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// managementConfig is the cluster gitfleet runs in: a kubeconfig when given, else the
+// in-cluster service account.
+func managementConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("not running in a cluster; pass --management-kubeconfig: %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("reading --management-kubeconfig: %w", err)
+	}
+	return cfg, nil
+}
