@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 	"sync"
 	"time"
 
 	"sigs.k8s.io/yaml"
 
+	"gitfleet.dev/gitfleet/reconciler/gitsource"
 	"gitfleet.dev/gitfleet/reconciler/status"
 	"gitfleet.dev/gitfleet/render"
 	"gitfleet.dev/gitfleet/schema"
@@ -142,7 +142,7 @@ func (l *Loop) ReconcileOnce(ctx context.Context) (Outcome, error) {
 	l.mu.Unlock()
 	if applied != "" && head != applied {
 		changed, err := l.opts.Source.ChangedPaths(ctx, applied, head)
-		if err == nil && onlyStatus(changed) {
+		if err == nil && gitsource.StatusOnly(changed) {
 			// Our own status commit (or someone editing status/): nothing to render.
 			l.mu.Lock()
 			l.seen, l.applied = head, head
@@ -255,15 +255,6 @@ func (l *Loop) Applied() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.applied
-}
-
-func onlyStatus(paths []string) bool {
-	for _, p := range paths {
-		if !strings.HasPrefix(p, "status/") {
-			return false
-		}
-	}
-	return len(paths) > 0
 }
 
 func short(rev string) string {

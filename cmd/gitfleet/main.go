@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/spf13/cobra"
 )
 
@@ -19,6 +20,9 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
+	// go-git reads ~/.ssh/config by default: a hidden input that could send the fleet
+	// repository's SSH connection elsewhere. Hosts, ports and keys come from flags only.
+	gitssh.DefaultSSHConfig = nil
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand().ExecuteContext(ctx)
 	stop()
