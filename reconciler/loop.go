@@ -58,6 +58,9 @@ type Loop struct {
 	repo          *schema.Repo
 	last          []status.Cluster
 	lastBusiness  []status.Business
+	// retry is set when the last apply left a cluster failing: the next reconcile applies
+	// again even if the repository did not change.
+	retry bool
 }
 
 // NewLoop makes a loop; Start runs it.
@@ -82,8 +85,9 @@ func (l *Loop) NeedLeaderElection() bool { return true }
 // between requests; what it did is not recorded, and the next leader applies again.
 func (l *Loop) Start(ctx context.Context) error {
 	log := l.opts.Apply.Log
+	periodic := false
 	for {
-		outcome, err := l.ReconcileOnce(ctx)
+		outcome, err := l.reconcile(ctx, periodic)
 		if err != nil && ctx.Err() == nil {
 			log.Error(err, "reconcile failed")
 		} else if outcome != "" {
@@ -95,8 +99,12 @@ func (l *Loop) Start(ctx context.Context) error {
 			timer.Stop()
 			return nil
 		case <-timer.C:
+			// Every interval the head is applied again even if it did not change: that
+			// puts back what drifted and retries what failed.
+			periodic = true
 		case <-l.trigger:
 			timer.Stop()
+			periodic = false
 		}
 	}
 }
@@ -117,6 +125,8 @@ func (l *Loop) interval() time.Duration {
 type Outcome string
 
 const (
+	// OutcomeUpToDate: nothing changed since the last successful apply.
+	OutcomeUpToDate Outcome = "up to date"
 	// OutcomeApplied: a revision was rendered and applied (new, or again at the interval).
 	OutcomeApplied Outcome = "applied"
 	// OutcomeStatusOnly: the new commit only changed status/; nothing was rendered.
@@ -127,10 +137,14 @@ const (
 	OutcomeFetchFailed Outcome = "fetch failed, clusters keep their last applied state"
 )
 
-// ReconcileOnce fetches, and applies the head revision unless only status files changed
-// since the last applied revision. It is the loop's body, exposed for tests and
-// `gitfleet apply`-like one-shot use.
-func (l *Loop) ReconcileOnce(ctx context.Context) (Outcome, error) {
+// ReconcileOnce fetches and applies the head revision, unless nothing but status files
+// changed since the last apply and that apply succeeded everywhere. It is what a push
+// webhook triggers, exposed for tests.
+func (l *Loop) ReconcileOnce(ctx context.Context) (Outcome, error) { return l.reconcile(ctx, false) }
+
+// reconcile is one pass of the loop; periodic passes apply the head even when it did not
+// change.
+func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	start := time.Now()
 	head, err := l.opts.Source.Fetch(ctx)
 	if err != nil {
@@ -138,9 +152,12 @@ func (l *Loop) ReconcileOnce(ctx context.Context) (Outcome, error) {
 		return OutcomeFetchFailed, fmt.Errorf("fetching the fleet repository: %w", err)
 	}
 	l.mu.Lock()
-	applied := l.applied
+	applied, retry := l.applied, l.retry
 	l.mu.Unlock()
-	if applied != "" && head != applied {
+	if applied != "" && !periodic && !retry {
+		if head == applied {
+			return OutcomeUpToDate, nil
+		}
 		changed, err := l.opts.Source.ChangedPaths(ctx, applied, head)
 		if err == nil && gitsource.StatusOnly(changed) {
 			// Our own status commit (or someone editing status/): nothing to render.
@@ -183,8 +200,12 @@ func (l *Loop) ReconcileOnce(ctx context.Context) (Outcome, error) {
 	}
 	l.opts.Metrics.observe(results, time.Since(start))
 	clusters, businesses := l.statuses(files, results, head), BusinessStatus(results)
+	failing := false
+	for _, r := range results {
+		failing = failing || len(r.Errors()) > 0
+	}
 	l.mu.Lock()
-	l.applied, l.seen, l.repo, l.last, l.lastBusiness = head, head, repo, clusters, businesses
+	l.applied, l.seen, l.repo, l.last, l.lastBusiness, l.retry = head, head, repo, clusters, businesses, failing
 	l.mu.Unlock()
 	return OutcomeApplied, l.writeStatus(ctx, clusters, businesses)
 }

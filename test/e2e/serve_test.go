@@ -201,3 +201,60 @@ func TestServeLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestServeClusterOutage: a member cluster that is down during a reconcile does not hold
+// up the others; its status commit says it is unreachable and keeps the revision it last
+// had; once it is back it converges.
+func TestServeClusterOutage(t *testing.T) {
+	r := newRemoteFleet(t, "outage-serve")
+	r.push(map[string]string{
+		"apps/web/app.yaml":           appYAML("web"),
+		"apps/web/kustomization.yaml": kustomization("ns.yaml", "cm.yaml"),
+		"apps/web/ns.yaml":            namespace("outage-serve"),
+		"apps/web/cm.yaml":            configMap("outage-serve", "web", "v1"),
+	})
+	loop, _ := r.loop(time.Hour)
+	if _, err := loop.ReconcileOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := r.remoteStatus(beta)
+
+	down := env.Cluster(beta)
+	if err := down.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			_ = down.StartAPIServer(context.Background())
+		}
+	})
+	r.push(map[string]string{"apps/web/cm.yaml": configMap("outage-serve", "web", "v2")})
+	if _, err := loop.ReconcileOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if v := configMapValue(t, alpha, "outage-serve", "web"); v != "v2" {
+		t.Errorf("alpha has %q while beta is down, want v2", v)
+	}
+	st, msg := r.remoteStatus(beta)
+	if st.Phase != status.Unreachable || st.Revision != first.Revision || len(st.Errors) == 0 || !strings.Contains(st.Errors[0], "unreachable") {
+		t.Errorf("beta's status while down: phase %s revision %s errors %q; want Unreachable at %s with the reason", st.Phase, st.Revision, st.Errors, first.Revision)
+	}
+	if !strings.Contains(msg, "beta unreachable") {
+		t.Errorf("status commit message %q does not say beta is unreachable", msg)
+	}
+
+	if err := down.StartAPIServer(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	if _, err := loop.ReconcileOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if v := configMapValue(t, beta, "outage-serve", "web"); v != "v2" {
+		t.Errorf("beta has %q after it came back, want v2", v)
+	}
+	if st, _ := r.remoteStatus(beta); st.Phase != status.Synced {
+		t.Errorf("beta's status after it came back: %s, want Synced", st.Phase)
+	}
+}
