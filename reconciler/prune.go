@@ -9,6 +9,7 @@ import (
 
 	"gitfleet.dev/gitfleet/reconciler/inventory"
 	"gitfleet.dev/gitfleet/render"
+	"gitfleet.dev/gitfleet/render/addons"
 )
 
 // checkPruneGuard refuses an apply that would delete more than the allowed share of the
@@ -42,6 +43,9 @@ func (a *clusterApplier) checkPruneGuard(old map[string]*inventory.Inventory, pl
 func (a *clusterApplier) deleteOptions(app string) ssa.DeleteOptions {
 	opts := ssa.DefaultDeleteOptions()
 	opts.Inclusions = map[string]string{render.LabelApp: app, render.LabelFleet: a.fleet}
+	// CRDs and namespaces an addon marks so are never pruned: removing the TApp addon must
+	// not delete every TApp of the cluster with its CRD.
+	opts.Exclusions = map[string]string{addons.AnnotationPrune: addons.PruneDisabled}
 	return opts
 }
 

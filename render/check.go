@@ -24,6 +24,12 @@ func (r *Renderer) Check(ctx context.Context) schema.ErrorList {
 		for _, app := range r.Cluster(ctx, c).Apps {
 			o := app.App.Origin
 			if app.Err != nil {
+				// A problem in a fleet file (an addon's or alert policy's) is reported at
+				// its own file and field, once, not once per cluster.
+				if list := schema.AsErrorList(app.Err); list != nil {
+					errs = appendNew(errs, list...)
+					continue
+				}
 				var rerr *Error
 				msg := app.Err.Error()
 				if errors.As(app.Err, &rerr) {
@@ -49,4 +55,18 @@ func (r *Renderer) Check(ctx context.Context) schema.ErrorList {
 	}
 	errs.Sort()
 	return errs
+}
+
+// appendNew appends the errors not already in the list.
+func appendNew(list schema.ErrorList, errs ...*schema.FieldError) schema.ErrorList {
+	for _, e := range errs {
+		dup := false
+		for _, have := range list {
+			dup = dup || *have == *e
+		}
+		if !dup {
+			list = append(list, e)
+		}
+	}
+	return list
 }

@@ -15,6 +15,11 @@ const (
 	// UnitNamespaces holds each cluster's business namespaces with their ResourceQuota,
 	// LimitRange and RoleBindings.
 	UnitNamespaces = "gitfleet.namespaces"
+	// UnitAddonPrefix + an Addon's name holds that Addon's objects on a cluster.
+	UnitAddonPrefix = "addon."
+	// UnitAlerting holds the PrometheusRules and Alertmanager routing of the alert
+	// policies that watch a cluster.
+	UnitAlerting = "gitfleet.alerting"
 )
 
 // LabelBusiness marks the objects generated for a business.

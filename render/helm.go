@@ -158,6 +158,14 @@ func helmTemplate(ctx context.Context, c *chart.Chart, release, namespace string
 		install.KubeVersion = kv
 	}
 	install.APIVersions = chartutil.VersionSet(cluster.Spec.APIVersions)
+	if c.Metadata.Type == "library" {
+		return nil, fmt.Errorf("chart %s is a library chart (type: library): library charts are not installable; use it as a dependency of an application chart", c.Name())
+	}
+	// As helm install and helm template do: a dependency declared in Chart.yaml but not
+	// vendored in charts/ is an error, not a chart silently rendered without it.
+	if err := action.CheckDependencies(c, c.Metadata.Dependencies); err != nil {
+		return nil, fmt.Errorf("chart %s: %w (vendor them with helm dependency build)", c.Name(), err)
+	}
 	rel, err := install.RunWithContext(ctx, c, values)
 	if err != nil {
 		return nil, fmt.Errorf("helm template: %w", err)
@@ -180,7 +188,9 @@ func parseManifests(all string) ([]*unstructured.Unstructured, error) {
 	sort.Sort(releaseutil.BySplitManifestsOrder(keys))
 	var out []*unstructured.Unstructured
 	for _, k := range keys {
-		data, err := yaml.YAMLToJSON([]byte(docs[k]))
+		// SplitManifests trims each document; the newline it drops ends a block scalar
+		// (`data: |`) in the last field of the document, which helm keeps.
+		data, err := yaml.YAMLToJSON([]byte(docs[k] + "\n"))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sourceComment(docs[k]), err)
 		}

@@ -15,6 +15,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"gitfleet.dev/gitfleet/render/addons"
+	"gitfleet.dev/gitfleet/render/alerting"
 	"gitfleet.dev/gitfleet/schema"
 )
 
@@ -22,6 +24,7 @@ import (
 // several goroutines: the reconciler renders clusters in parallel.
 type Renderer struct {
 	repo *schema.Repo
+	opts Options
 	src  fs.FS
 	// kfs is the in-memory copy of the repository kustomize builds from.
 	kfs filesys.FileSystem
@@ -69,8 +72,19 @@ type Stats struct {
 // It starts with a dot so no repository path can clash with it.
 const syntheticRoot = "/.gitfleet/apps"
 
+// Options tune a Renderer.
+type Options struct {
+	// Addons says which build of gitfleet's own node plugins (GPU, CNI) the addons run.
+	Addons addons.Options
+}
+
 // New copies the repository tree into memory and prepares a build for every App.
 func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
+	return NewWithOptions(ctx, src, repo, Options{})
+}
+
+// NewWithOptions is New with options.
+func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Options) (*Renderer, error) {
 	mem := filesys.MakeFsInMemory()
 	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -95,7 +109,7 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 		return nil, fmt.Errorf("copying the repository into memory: %w", err)
 	}
 	r := &Renderer{
-		repo: repo, src: src, kfs: mem,
+		repo: repo, opts: opts, src: src, kfs: mem,
 		entry:  map[string]string{},
 		charts: map[string]func() ([]*loader.BufferedFile, error){},
 		cache:  map[string]*cached{},
@@ -159,10 +173,19 @@ func (r *Renderer) entryPoint(app *schema.App, i int, dir, namespace string) (st
 // App's problem is in its own result.
 func (r *Renderer) Cluster(ctx context.Context, c *schema.Cluster) ClusterResult {
 	res := ClusterResult{Cluster: c.Metadata.Name}
-	// Generated units come first: Apps are applied into the namespaces they create.
+	// Generated units come first, in the order they depend on each other: business
+	// namespaces, then addons (their CRDs), then alerting (PrometheusRules need the
+	// Monitoring addon's CRDs); Apps are applied into and on top of all of them.
 	if objs := r.namespaceObjects(c); len(objs) > 0 {
-		unit := generatedUnit(UnitNamespaces)
-		res.Apps = append(res.Apps, AppResult{App: unit, Objects: r.label(unit, objs)})
+		res.Apps = append(res.Apps, r.unitResult(generatedUnit(UnitNamespaces), c, "businesses/", objs, nil))
+	}
+	for _, a := range r.repo.AddonsFor(c) {
+		unit := generatedUnit(UnitAddonPrefix + a.Metadata.Name)
+		objs, err := r.addonObjects(a, c)
+		res.Apps = append(res.Apps, r.unitResult(unit, c, a.Origin.File, objs, err))
+	}
+	if objs, err := alerting.Render(r.repo, c); err != nil || len(objs) > 0 {
+		res.Apps = append(res.Apps, r.unitResult(generatedUnit(UnitAlerting), c, "alerting/", objs, err))
 	}
 	for _, app := range r.repo.AppsFor(c) {
 		ar := AppResult{App: app}
@@ -183,6 +206,26 @@ func (r *Renderer) Cluster(ctx context.Context, c *schema.Cluster) ClusterResult
 		res.Apps = append(res.Apps, ar)
 	}
 	return res
+}
+
+// addonObjects renders an Addon for a cluster.
+func (r *Renderer) addonObjects(a *schema.Addon, c *schema.Cluster) ([]*unstructured.Unstructured, error) {
+	if n := len(UnitAddonPrefix + a.Metadata.Name); n > 63 {
+		return nil, fmt.Errorf("addon name %q is too long: gitfleet labels its objects with %q, at most 63 characters", a.Metadata.Name, UnitAddonPrefix+a.Metadata.Name)
+	}
+	return addons.RenderWithOptions(a, c, r.opts.Addons)
+}
+
+// unitResult is a generated unit's result: labelled objects, or the error that kept it
+// from rendering.
+func (r *Renderer) unitResult(unit *schema.App, c *schema.Cluster, file string, objs []*unstructured.Unstructured, err error) AppResult {
+	if err == nil {
+		objs, err = r.label(unit, objs)
+	}
+	if err != nil {
+		return AppResult{App: unit, Err: &Error{App: unit.Metadata.Name, Cluster: c.Metadata.Name, File: file, Err: err}}
+	}
+	return AppResult{App: unit, Objects: objs}
 }
 
 // Stats reports how many builds ran and how many were reused so far.
@@ -247,7 +290,7 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 			if err != nil {
 				return nil, err
 			}
-			return r.label(app, objs), nil
+			return r.label(app, objs)
 		})
 	}
 	source := app.Spec.Source.Kustomize.PathFor(c)
@@ -302,13 +345,18 @@ func (r *Renderer) buildKustomize(app *schema.App, dir, source string) ([]*unstr
 		}
 		objs = append(objs, u)
 	}
-	return r.label(app, objs), nil
+	return r.label(app, objs)
 }
 
-// label marks every object with where it came from and sorts the set.
-func (r *Renderer) label(app *schema.App, objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+// label marks every object with where it came from and sorts the set. A label whose value
+// is not a string (version: 3.9 in YAML) is an error naming the object: the API server
+// would refuse the object, and reading the labels any other way would drop them all.
+func (r *Renderer) label(app *schema.App, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	for _, u := range objs {
-		labels := u.GetLabels()
+		labels, _, err := unstructured.NestedStringMap(u.Object, "metadata", "labels")
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: metadata.labels: every label value must be a string (quote numbers and booleans): %w", u.GetKind(), u.GetName(), err)
+		}
 		if labels == nil {
 			labels = map[string]string{}
 		}
@@ -318,5 +366,5 @@ func (r *Renderer) label(app *schema.App, objs []*unstructured.Unstructured) []*
 		u.SetLabels(labels)
 	}
 	Sort(objs)
-	return objs
+	return objs, nil
 }

@@ -69,7 +69,7 @@ type KustomizeSource struct {
 
 // KustomizeOverlay is the kustomization built for the clusters it selects.
 type KustomizeOverlay struct {
-	Clusters []string      `yaml:"clusters,omitempty" json:"clusters,omitempty"`
+	Clusters []string       `yaml:"clusters,omitempty" json:"clusters,omitempty"`
 	Selector *LabelSelector `yaml:"selector,omitempty" json:"selector,omitempty"`
 	Path     string         `yaml:"path" json:"path"`
 }

@@ -138,7 +138,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		if x != nil {
-			v.Set(reflect.ValueOf(x))
+			v.Set(reflect.ValueOf(stringKeys(x)))
 		}
 	case reflect.Float64:
 		f, err := strconv.ParseFloat(n.Value, 64)
@@ -280,4 +280,29 @@ func describe(n *yaml.Node) string {
 	default:
 		return "an unsupported YAML construct"
 	}
+}
+
+// stringKeys turns the maps of a free-form value into map[string]any, as Helm reads
+// values files: YAML allows keys such as 9000 (ingress-nginx's tcp map), which JSON and
+// Helm's templates see as the string "9000".
+func stringKeys(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = stringKeys(e)
+		}
+		return t
+	case map[any]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[fmt.Sprint(k)] = stringKeys(e)
+		}
+		return out
+	case []any:
+		for i, e := range t {
+			t[i] = stringKeys(e)
+		}
+		return t
+	}
+	return v
 }

@@ -68,12 +68,20 @@ func Render(a *schema.Addon, c *schema.Cluster) ([]*unstructured.Unstructured, e
 	return RenderWithOptions(a, c, DefaultOptions())
 }
 
-// RenderWithOptions is Render with explicit options. The addon is expected to be loaded
-// (defaulted and validated) by schema.Load; defaults it depends on are filled in again
-// for an addon built in code. An error is an *Error.
+// RenderWithOptions is Render with explicit options; a zero field of opts takes its
+// default. The addon is expected to be loaded (defaulted and validated) by schema.Load;
+// the defaults the render depends on are applied again for an addon built in code. An
+// error is an *Error.
 func RenderWithOptions(a *schema.Addon, c *schema.Cluster, opts Options) ([]*unstructured.Unstructured, error) {
 	fail := func(err error) ([]*unstructured.Unstructured, error) {
 		return nil, &Error{Addon: a.Metadata.Name, Type: a.Spec.Type, Cluster: c.Metadata.Name, Err: err}
+	}
+	// A zero field takes its default, so that Options{PluginVersion: v} is enough.
+	if opts.PluginVersion == "" {
+		opts.PluginVersion = DefaultPluginVersion
+	}
+	if opts.PluginRegistry == "" {
+		opts.PluginRegistry = DefaultPluginRegistry
 	}
 	b, ok := builders[a.Spec.Type]
 	if !ok {
@@ -84,6 +92,7 @@ func RenderWithOptions(a *schema.Addon, c *schema.Cluster, opts Options) ([]*uns
 		Cluster:   c,
 		Namespace: SystemNamespace,
 		opts:      opts,
+		dir:       b.dir,
 	}
 	if b.namespace != "" {
 		v.Namespace = b.namespace

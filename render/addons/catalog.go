@@ -51,6 +51,10 @@ var funcs = template.FuncMap{
 	},
 	// b64 encodes a Secret's data value.
 	"b64": func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+	// list builds a list, to hand a define several arguments.
+	"list": func(items ...any) []any { return items },
+	// registryOf is the registry part of an image reference (all before the last /).
+	"registryOf": func(ref string) string { return ref[:max(strings.LastIndex(ref, "/"), 0)] },
 }
 
 func parseCatalog() (map[string]*templateSet, error) {
@@ -154,6 +158,8 @@ type values struct {
 	// P holds the type's parameters, prepared by its builder (see params.go).
 	P    any
 	opts Options
+	// dir is the addon's catalog directory, for File.
+	dir string
 }
 
 // Arch is the architecture of the per-architecture images (NAME-amd64). Clusters do not
@@ -164,11 +170,32 @@ func (v *values) Arch() string { return "amd64" }
 // Image returns, as JSON, the reference of one of the addon's catalog images after the
 // Addon's overrides (spec.images, spec.registry, spec.version).
 func (v *values) Image(name string) (string, error) {
+	ref, err := v.ImageRef(name)
+	return jsonString(ref), err
+}
+
+// ImageRef is Image as a plain string, for building a larger value (a flag) that then
+// goes through json.
+func (v *values) ImageRef(name string) (string, error) {
 	ref, ok := v.Addon.ImageRef(name, v.Arch())
 	if !ok {
 		return "", fmt.Errorf("addon type %s has no image %q in schema.AddonCatalog", v.Addon.Spec.Type, name)
 	}
-	return jsonString(ref), nil
+	return ref, nil
+}
+
+// Tag returns, as JSON, the tag of one of the addon's catalog images (for operators that
+// want the version beside the image).
+func (v *values) Tag(name string) (string, error) {
+	ref, err := v.ImageRef(name)
+	return jsonString(ref[strings.LastIndex(ref, ":")+1:]), err
+}
+
+// File returns a plain file of the addon's catalog directory (a configuration that is
+// not a template, such as Prometheus's scrape configuration).
+func (v *values) File(name string) (string, error) {
+	b, err := fs.ReadFile(catalogFS, path.Join("catalog", Release, v.dir, name))
+	return string(b), err
 }
 
 // PluginImage returns, as JSON, the reference of one of gitfleet's own node-plugin

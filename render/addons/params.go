@@ -48,8 +48,11 @@ type beatValues struct {
 }
 
 type crdKind struct {
-	Kind, Plural, Version string
-	ShortNames            []string
+	Kind, Plural, Singular, Version string
+	ShortNames                      []string
+	// Status enables the status subresource, which newer operator releases write
+	// through.
+	Status bool
 }
 
 // inClusterInfluxDB is where the in-cluster InfluxDB answers; prometheus is the
@@ -73,18 +76,21 @@ func monitoringParams(v *values) (any, error) {
 	out := &monitoringValues{
 		Retention: promDuration(retention),
 		CRDs: []crdKind{
-			{Kind: "Alertmanager", Plural: "alertmanagers", Version: "v1", ShortNames: []string{"am"}},
-			{Kind: "AlertmanagerConfig", Plural: "alertmanagerconfigs", Version: "v1alpha1", ShortNames: []string{"amcfg"}},
-			{Kind: "PodMonitor", Plural: "podmonitors", Version: "v1", ShortNames: []string{"pmon"}},
-			{Kind: "Prometheus", Plural: "prometheuses", Version: "v1", ShortNames: []string{"prom"}},
-			{Kind: "PrometheusRule", Plural: "prometheusrules", Version: "v1", ShortNames: []string{"promrule"}},
-			{Kind: "ServiceMonitor", Plural: "servicemonitors", Version: "v1", ShortNames: []string{"smon"}},
+			{Kind: "Alertmanager", Plural: "alertmanagers", Singular: "alertmanager", Version: "v1", ShortNames: []string{"am"}, Status: true},
+			{Kind: "AlertmanagerConfig", Plural: "alertmanagerconfigs", Singular: "alertmanagerconfig", Version: "v1alpha1", ShortNames: []string{"amcfg"}},
+			{Kind: "PodMonitor", Plural: "podmonitors", Singular: "podmonitor", Version: "v1", ShortNames: []string{"pmon"}},
+			{Kind: "Prometheus", Plural: "prometheuses", Singular: "prometheus", Version: "v1", ShortNames: []string{"prom"}, Status: true},
+			{Kind: "PrometheusRule", Plural: "prometheusrules", Singular: "prometheusrule", Version: "v1", ShortNames: []string{"promrule"}},
+			{Kind: "ServiceMonitor", Plural: "servicemonitors", Singular: "servicemonitor", Version: "v1", ShortNames: []string{"smon"}},
 		},
 	}
 	switch storage := m.Storage; {
 	case storage == schema.MonitoringNone:
-	case storage == schema.MonitoringElasticsearch && m.Elasticsearch != nil:
+	case storage == schema.MonitoringElasticsearch:
 		es := m.Elasticsearch
+		if es == nil {
+			return nil, a.Origin.Errorf("spec.monitoring.elasticsearch", "required with storage: elasticsearch")
+		}
 		env, err := esCredentials(a, "spec.monitoring.elasticsearch", es, v.Namespace)
 		if err != nil {
 			return nil, err

@@ -1,6 +1,6 @@
 // Package fleetgen generates large, valid fleet repositories for benchmarks: clusters,
-// businesses with per-cluster quotas, namespaces, and kustomize apps, in the layout of
-// fleet-example/.
+// businesses with per-cluster quotas, namespaces, kustomize apps and Helm apps with their
+// charts, in the layout of fleet-example/.
 package fleetgen
 
 import (
@@ -19,6 +19,12 @@ type Options struct {
 	// ConfigMaps.
 	Apps          int
 	ObjectsPerApp int
+	// HelmApps are Helm apps, each with its own chart in the repository, targeting every
+	// cluster and rendering ObjectsPerApp objects (a Deployment and a Service per workload,
+	// a ConfigMap per config). Their values are layered as real fleets layer them: a values
+	// file, the App's values, and one valuesByLabel entry per region label, so that each
+	// chart has one distinct render per region (at most 10, the regions clusters get).
+	HelmApps int
 }
 
 // Generate returns the repository as files (path -> content).
@@ -95,6 +101,9 @@ spec:
 		}
 		files[dir+"/manifests/kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- " + strings.Join(res, "\n- ") + "\n"
 	}
+	for a := range o.HelmApps {
+		helmApp(files, a, o)
+	}
 	return files
 }
 
@@ -106,3 +115,156 @@ func FS(o Options) fstest.MapFS {
 	}
 	return out
 }
+
+// regions is how many distinct region labels Generate gives clusters (cls-N is in rN%10).
+const regions = 10
+
+// helmApp adds Helm app number a: the App, its values file and its chart.
+func helmApp(files map[string]string, a int, o Options) {
+	dir := fmt.Sprintf("apps/helm-%03d", a)
+	var byRegion strings.Builder
+	for r := range min(regions, o.Clusters) {
+		fmt.Fprintf(&byRegion, `      - selector: {matchLabels: {region: r%d}}
+        values:
+          region: r%d
+          replicas: %d
+          ingressHost: helm-%03d.r%d.example.com
+`, r, r, 2+r%3, a, r)
+	}
+	files[dir+"/app.yaml"] = fmt.Sprintf(`apiVersion: gitfleet.dev/v1alpha1
+kind: App
+metadata:
+  name: helm-%03d
+spec:
+  namespace: helm-%03d
+  source:
+    helm:
+      chart: %s/chart
+      valuesFiles: [%s/values-prod.yaml]
+      values:
+        image: {tag: "1.%d.0"}
+      valuesByLabel:
+%s  targets:
+    selector: {matchLabels: {env: prod}}
+`, a, a, dir, dir, a, byRegion.String())
+	files[dir+"/values-prod.yaml"] = "logLevel: info\nresources:\n  requests: {cpu: 100m, memory: 128Mi}\n  limits: {memory: 256Mi}\n"
+
+	// ObjectsPerApp objects: a Deployment and a Service per workload, a ConfigMap per config.
+	workloads := o.ObjectsPerApp / 3
+	configs := o.ObjectsPerApp - 2*workloads
+	var values strings.Builder
+	fmt.Fprintf(&values, `image:
+  repository: registry.example.com/helm-%03d/app
+  tag: latest
+replicas: 1
+region: none
+ingressHost: helm-%03d.example.com
+logLevel: debug
+resources: {}
+workloads:
+`, a, a)
+	for w := range workloads {
+		fmt.Fprintf(&values, "- name: w-%03d\n  port: %d\n  args: [--worker=%d, --queue=q-%03d]\n", w, 8000+w, w, w)
+	}
+	if workloads == 0 {
+		values.WriteString("  []\n")
+	}
+	values.WriteString("configs:\n")
+	for c := range configs {
+		fmt.Fprintf(&values, "- name: c-%03d\n  data:\n    index: \"%d\"\n    feature.flags: |\n      alpha=%t\n      beta=%t\n", c, c, c%2 == 0, c%3 == 0)
+	}
+	if configs == 0 {
+		values.WriteString("  []\n")
+	}
+	chart := dir + "/chart"
+	files[chart+"/Chart.yaml"] = fmt.Sprintf("apiVersion: v2\nname: helm-%03d\nversion: 0.1.%d\nappVersion: \"1.%d.0\"\n", a, a, a)
+	files[chart+"/values.yaml"] = values.String()
+	files[chart+"/templates/_helpers.tpl"] = chartHelpers
+	files[chart+"/templates/deployments.yaml"] = chartDeployments
+	files[chart+"/templates/services.yaml"] = chartServices
+	files[chart+"/templates/configmaps.yaml"] = chartConfigMaps
+}
+
+const chartHelpers = `{{- define "gen.fullname" -}}{{ printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}{{- end -}}
+{{- define "gen.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+topology.example.com/region: {{ .Values.region }}
+{{- end -}}
+`
+
+const chartDeployments = `{{- range .Values.workloads }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "gen.fullname" $ }}-{{ .name }}
+  labels:
+    {{- include "gen.labels" $ | nindent 4 }}
+spec:
+  replicas: {{ $.Values.replicas }}
+  selector:
+    matchLabels:
+      app.kubernetes.io/instance: {{ $.Release.Name }}
+      workload: {{ .name }}
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/instance: {{ $.Release.Name }}
+        workload: {{ .name }}
+    spec:
+      containers:
+      - name: {{ .name }}
+        image: "{{ $.Values.image.repository }}:{{ $.Values.image.tag | default $.Chart.AppVersion }}"
+        args:
+        {{- range .args }}
+        - {{ . | quote }}
+        {{- end }}
+        env:
+        - name: LOG_LEVEL
+          value: {{ $.Values.logLevel | quote }}
+        - name: PUBLIC_HOST
+          value: {{ $.Values.ingressHost | quote }}
+        ports:
+        - name: http
+          containerPort: {{ .port }}
+        {{- with $.Values.resources }}
+        resources:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+{{- end }}
+`
+
+const chartServices = `{{- range .Values.workloads }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "gen.fullname" $ }}-{{ .name }}
+  labels:
+    {{- include "gen.labels" $ | nindent 4 }}
+spec:
+  selector:
+    app.kubernetes.io/instance: {{ $.Release.Name }}
+    workload: {{ .name }}
+  ports:
+  - name: http
+    port: 80
+    targetPort: {{ .port }}
+{{- end }}
+`
+
+const chartConfigMaps = `{{- range .Values.configs }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "gen.fullname" $ }}-{{ .name }}
+  labels:
+    {{- include "gen.labels" $ | nindent 4 }}
+data:
+  {{- toYaml .data | nindent 2 }}
+  region: {{ $.Values.region | quote }}
+{{- end }}
+`

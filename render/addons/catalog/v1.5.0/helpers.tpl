@@ -3,11 +3,12 @@ Shared definitions of the v1.5.0 catalog. Each addon directory's *.yaml template
 these; dot is the render's values (Namespace, Addon, Cluster, P, Image, Resources, ...).
 */ -}}
 
-{{- /* controlPlane places a pod on the control-plane nodes: components that kube-scheduler
-reaches at a host address (its extenders) must run where kube-scheduler runs. Both the
-current and the pre-1.24 role label and taint are accepted; TKEStack's 1.16-1.18 masters
-carry the old ones. Indented for a pod spec at 6 spaces. */ -}}
-{{- define "controlPlane" }}
+{{- /* controlPlaneAffinity and controlPlaneTolerations place a pod on the control-plane
+nodes: components that kube-scheduler reaches at a host address (its extenders) must run
+where kube-scheduler runs. Both the current and the pre-1.24 role label and taint are
+accepted; TKEStack's 1.16-1.18 masters carry the old ones. For a pod spec at 6 spaces;
+the affinity ends inside affinity:, so a caller may add podAntiAffinity after it. */ -}}
+{{- define "controlPlaneAffinity" }}
       affinity:
         nodeAffinity:
           requiredDuringSchedulingIgnoredDuringExecution:
@@ -16,6 +17,8 @@ carry the old ones. Indented for a pod spec at 6 spaces. */ -}}
               - {key: node-role.kubernetes.io/control-plane, operator: Exists}
             - matchExpressions:
               - {key: node-role.kubernetes.io/master, operator: Exists}
+{{- end }}
+{{- define "controlPlaneTolerations" }}
       tolerations:
       - {key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}
       - {key: node-role.kubernetes.io/master, operator: Exists, effect: NoSchedule}
