@@ -237,7 +237,6 @@ func normalise(v any) any {
 	}
 }
 
-
 // walkStrings replaces every string value (not map keys) in v by f of it.
 func walkStrings(v any, f func(string) string) {
 	switch v := v.(type) {
