@@ -367,6 +367,11 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 				"type":                   "kwok",
 			},
 		}}
+		if i == 0 {
+			// The first node stands in for a control-plane node: platform components that
+			// run on masters (scheduler extenders, IPAM) have somewhere to go.
+			node.Labels["node-role.kubernetes.io/control-plane"] = ""
+		}
 		if _, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 			return p.fail(fmt.Errorf("create node %s: %w", names[i], err))
 		}
