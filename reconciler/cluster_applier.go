@@ -158,7 +158,12 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 	}
 
 	a.opts.Progress.Stage(a.cluster, "applying "+name)
-	objs := app.Objects
+	// The renderer shares objects between clusters; namespace defaulting and the apply
+	// engine change them, so this cluster works on its own copies.
+	objs := make([]*unstructured.Unstructured, len(app.Objects))
+	for i, o := range app.Objects {
+		objs[i] = o.DeepCopy()
+	}
 	a.defaultNamespaces(objs, app.App.Spec.Namespace)
 	applyOpts := ssa.DefaultApplyOptions()
 	applyOpts.WaitTimeout = a.opts.HealthTimeout

@@ -1,13 +1,15 @@
 package render
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"regexp"
-	"sort"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -15,8 +17,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/ignore"
-	"helm.sh/helm/v3/pkg/releaseutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	"gitfleet.dev/gitfleet/schema"
@@ -178,32 +180,33 @@ func helmTemplate(ctx context.Context, c *chart.Chart, release, namespace string
 	return parseManifests(manifests.String())
 }
 
-// parseManifests splits a multi-document manifest into objects, in Helm's install order.
+// parseManifests reads a multi-document manifest into objects in one pass (documents are
+// sorted afterwards by Sort). Each document keeps its bytes as written, so a block scalar
+// that ends a document keeps its final newline, as helm keeps it.
 func parseManifests(all string) ([]*unstructured.Unstructured, error) {
-	docs := releaseutil.SplitManifests(all)
-	keys := make([]string, 0, len(docs))
-	for k := range docs {
-		keys = append(keys, k)
-	}
-	sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(all)))
 	var out []*unstructured.Unstructured
-	for _, k := range keys {
-		// SplitManifests trims each document; the newline it drops ends a block scalar
-		// (`data: |`) in the last field of the document, which helm keeps.
-		data, err := yaml.YAMLToJSON([]byte(docs[k] + "\n"))
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", sourceComment(docs[k]), err)
+			return nil, fmt.Errorf("reading the rendered manifests: %w", err)
+		}
+		data, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sourceComment(string(doc)), err)
 		}
 		if len(bytes.TrimSpace(data)) == 0 || string(data) == "null" {
 			continue
 		}
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON(data); err != nil {
-			return nil, fmt.Errorf("%s: %w", sourceComment(docs[k]), err)
+			return nil, fmt.Errorf("%s: %w", sourceComment(string(doc)), err)
 		}
 		out = append(out, u)
 	}
-	return out, nil
 }
 
 func sourceComment(doc string) string {

@@ -54,7 +54,10 @@ type ClusterResult struct {
 
 // AppResult is one App's objects for one cluster, or why they could not be built.
 type AppResult struct {
-	App     *schema.App
+	App *schema.App
+	// Objects may be shared with other clusters' results (a render is done once per
+	// distinct input): callers that change objects, such as the reconciler filling in
+	// namespaces, work on copies. The slice itself is the caller's.
 	Objects []*unstructured.Unstructured
 	// Err is a *Error when the App could not be rendered; Objects is then empty.
 	Err error
@@ -196,12 +199,8 @@ func (r *Renderer) Cluster(ctx context.Context, c *schema.Cluster) ClusterResult
 		if err != nil {
 			ar.Err = &Error{App: app.Metadata.Name, Cluster: c.Metadata.Name, File: app.Origin.File, Err: err}
 		} else {
-			// Each cluster gets its own copy: the reconciler fills in namespaces and the
-			// apply engine sorts and annotates objects in place.
-			ar.Objects = make([]*unstructured.Unstructured, len(objs))
-			for i, o := range objs {
-				ar.Objects[i] = o.DeepCopy()
-			}
+			// Shared with every cluster whose inputs are the same: see AppResult.Objects.
+			ar.Objects = append([]*unstructured.Unstructured(nil), objs...)
 		}
 		res.Apps = append(res.Apps, ar)
 	}

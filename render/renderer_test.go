@@ -75,11 +75,16 @@ func TestClusterRendersAppsIndependently(t *testing.T) {
 	// Numbers survive as the JSON types Kubernetes machinery expects (DeepCopy panics on int).
 	_ = res.Apps[1].Objects[1].DeepCopy()
 
-	// Each cluster gets its own copies: changing one must not change the next render.
-	res.Apps[1].Objects[1].SetNamespace("changed")
+	// Objects are shared between renders with the same inputs, the slice is not: a
+	// caller that reorders its result (the apply engine sorts) leaves the next one alone.
+	first := res.Apps[1].Objects
+	first[0], first[1] = first[1], first[0]
 	again := r.Cluster(t.Context(), repo.Cluster("dev"))
-	if ns := again.Apps[1].Objects[1].GetNamespace(); ns != "web" {
-		t.Errorf("second render namespace %q, want web: renders share objects", ns)
+	if k := again.Apps[1].Objects[0].GetKind(); k != "ClusterRole" {
+		t.Errorf("second render starts with %s, want ClusterRole: renders share the slice", k)
+	}
+	if again.Apps[1].Objects[1] != res.Apps[1].Objects[0] {
+		t.Error("the second render rebuilt the objects instead of reusing the first build")
 	}
 }
 
