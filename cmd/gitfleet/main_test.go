@@ -20,7 +20,7 @@ var env *harness.Env
 func TestMain(m *testing.M) {
 	// Controllers, a scheduler and kwok nodes, so that what fleet-example deploys becomes
 	// healthy as it would on a real cluster.
-	os.Exit(harness.RunMain(m, harness.Options{Clusters: []string{"gz-dev", "bj-prod"}, ControllerManager: true, Scheduler: true, Nodes: 2}, &env))
+	os.Exit(harness.RunMain(m, harness.Options{Clusters: []string{"global", "gz-dev", "bj-prod", "sh-gpu"}, ControllerManager: true, Scheduler: true, Nodes: 2}, &env))
 }
 
 // gitfleet runs the CLI in-process and returns its exit code, stdout and stderr.
@@ -101,21 +101,23 @@ func TestRenderIsStable(t *testing.T) {
 	}
 }
 
-// TestApplyExample applies fleet-example to two of its clusters through the CLI, twice,
-// and checks the summary table: everything created and healthy, then everything unchanged.
+// TestApplyExample applies the whole fleet-example to its four clusters through the CLI,
+// twice, and checks the summary table: everything created and healthy (every addon's
+// CRDs and workloads, alert rules, business namespaces, Helm and kustomize apps, accepted
+// by real API servers), then everything unchanged.
 func TestApplyExample(t *testing.T) {
 	repo := exampleRepo(t)
-	args := []string{"apply", "--repo", repo.Dir, "--kubeconfig", env.Kubeconfig, "--health-timeout", "60s", "--cluster", "gz-dev,bj-prod"}
+	args := []string{"apply", "--repo", repo.Dir, "--kubeconfig", env.Kubeconfig, "--health-timeout", "60s"}
 	code, out, stderr := gitfleet(t, args...)
 	if code != 0 {
 		t.Fatalf("apply: exit %d, want 0\n%s\n%s", code, out, stderr)
 	}
 	row := regexp.MustCompile(`(?m)^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\S+)$`)
 	rows := row.FindAllStringSubmatch(out, -1)
-	if len(rows) != 2 {
-		t.Fatalf("summary has %d cluster rows, want 2:\n%s", len(rows), out)
+	if len(rows) != 4 {
+		t.Fatalf("summary has %d cluster rows, want 4:\n%s", len(rows), out)
 	}
-	objects := map[string]string{"bj-prod": "96", "gz-dev": "75"}
+	objects := map[string]string{"global": "61", "bj-prod": "96", "gz-dev": "75", "sh-gpu": "69"}
 	for _, r := range rows {
 		if r[2] != objects[r[1]] || r[3] != "0" || r[4] != "0" || r[5] != "0" || r[6] != "Healthy" {
 			t.Errorf("first apply of %s: created=%s configured=%s unchanged=%s pruned=%s health=%s; want %s created, Healthy", r[1], r[2], r[3], r[4], r[5], r[6], objects[r[1]])
