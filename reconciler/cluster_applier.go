@@ -56,11 +56,13 @@ func newClusterApplier(ctx context.Context, fleet string, c *schema.Cluster, con
 		return nil, &ConfigError{Cluster: name, Err: fmt.Errorf("building client: %w", err)}
 	}
 	poller := polling.NewStatusPoller(cl, mapper, polling.Options{})
+	manager := ssa.NewResourceManager(cl, poller, ssa.Owner{Field: FieldManager, Group: "gitfleet.dev"})
+	manager.SetConcurrency(opts.ObjectConcurrency)
 	return &clusterApplier{
 		cluster: name,
 		fleet:   fleet,
 		client:  cl,
-		manager: ssa.NewResourceManager(cl, poller, ssa.Owner{Field: FieldManager, Group: "gitfleet.dev"}),
+		manager: manager,
 		opts:    opts,
 	}, nil
 }

@@ -16,6 +16,10 @@ type ApplyOptions struct {
 	// Concurrency is how many clusters are applied at once; clusters are independent, so
 	// this only bounds the reconciler's own load.
 	Concurrency int
+	// ObjectConcurrency is how many objects of one cluster are compared and applied at
+	// once: each costs a round trip to the API server, so doing them one by one would make
+	// a large cluster's reconcile as slow as its latency times its objects.
+	ObjectConcurrency int
 	// HealthTimeout bounds the wait for an App's objects to become healthy; an App still
 	// progressing after it is reported as such and its dependents are not applied.
 	HealthTimeout time.Duration
@@ -41,10 +45,11 @@ type PruneGuard struct {
 // DefaultApplyOptions returns the options the CLI uses unless told otherwise.
 func DefaultApplyOptions() ApplyOptions {
 	return ApplyOptions{
-		Concurrency:   8,
-		HealthTimeout: 2 * time.Minute,
-		PruneGuard:    PruneGuard{MaxFraction: 0.5, MinObjects: 10},
-		Log:           logr.Discard(),
+		Concurrency:       8,
+		ObjectConcurrency: 10,
+		HealthTimeout:     2 * time.Minute,
+		PruneGuard:        PruneGuard{MaxFraction: 0.5, MinObjects: 10},
+		Log:               logr.Discard(),
 	}
 }
 

@@ -13,7 +13,7 @@ modules=("$here" "$here/etcd" "$here/kwok" "$here/kustomize" "$here/helm")
 stamp_want=$( (go version; for m in "${modules[@]}"; do cat "$m/go.mod" "$m/go.sum"; done; cat "$0") | sha256sum | cut -d' ' -f1)
 stamp_file=$bin/.stamp
 all_there=true
-for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kustomize helm; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kustomize helm; do
   [ -x "$bin/$b" ] || all_there=false
 done
 if $all_there && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp_want" ]; then
@@ -35,6 +35,8 @@ build "$here/helm" helm helm.sh/helm/v3/cmd/helm
 build "$here" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 build "$here" kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
 build "$here" kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
+# kubectl is the baseline of the reconcile benchmarks (kubectl apply --server-side).
+build "$here" kubectl k8s.io/kubernetes/cmd/kubectl
 
 # kwok's Stage objects make fake nodes Ready and pods Running; they ship in its module.
 kwok_dir=$(cd "$here/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
