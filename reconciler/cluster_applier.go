@@ -184,6 +184,7 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 		p.result.Err = &ApplyError{Cluster: a.cluster, App: name, Err: err}
 		return p
 	}
+	p.result.Applied = objs
 	if *app.App.Spec.Prune {
 		stale, err := inventory.Diff(prev, p.next)
 		if err != nil {

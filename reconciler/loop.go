@@ -10,6 +10,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"gitfleet.dev/gitfleet/reconciler/driftwatch"
 	"gitfleet.dev/gitfleet/reconciler/gitsource"
 	"gitfleet.dev/gitfleet/reconciler/status"
 	"gitfleet.dev/gitfleet/render"
@@ -44,7 +45,23 @@ type LoopOptions struct {
 	Interval time.Duration
 	// Metrics records what the loop does; nil records nothing.
 	Metrics *Metrics
+	// WatchDrift watches every cluster for changes made outside gitfleet after each apply
+	// and corrects or reports them per App (spec.drift).
+	WatchDrift bool
+	// Notify, when set, is called for every drift with the repository it was applied from
+	// (to send it through the fleet's NotifyChannels).
+	Notify func(ctx context.Context, repo *schema.Repo, d DriftReport)
 }
+
+// DriftReport is one drift as the loop reports it.
+type DriftReport struct {
+	Cluster, Revision string
+	status.Drift
+	At time.Time
+}
+
+// maxDriftInStatus bounds the drift a cluster's status file lists: the newest are kept.
+const maxDriftInStatus = 20
 
 // Loop fetches the fleet repository, and applies each new revision to every cluster,
 // then at every interval, and at once when Trigger is called (by a push webhook).
@@ -58,14 +75,56 @@ type Loop struct {
 	repo          *schema.Repo
 	last          []status.Cluster
 	lastBusiness  []status.Business
+	// ctx is the loop's context, for work started by drift events.
+	ctx context.Context
 	// retry is set when the last apply left a cluster failing: the next reconcile applies
 	// again even if the repository did not change.
 	retry bool
+	// drift is the drift seen per cluster since the applied revision was first applied.
+	drift       map[string][]status.Drift
+	driftNotice chan struct{}
+	watchers    *driftWatchers
 }
 
 // NewLoop makes a loop; Start runs it.
 func NewLoop(opts LoopOptions) *Loop {
-	return &Loop{opts: opts, trigger: make(chan struct{}, 1)}
+	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), driftNotice: make(chan struct{}, 1), drift: map[string][]status.Drift{}}
+	if opts.WatchDrift {
+		l.watchers = &driftWatchers{conn: opts.Connector, opts: opts.Apply, onDrift: l.onDrift}
+	}
+	return l
+}
+
+// onDrift records a drift: metric, status (committed by the loop), notification.
+func (l *Loop) onDrift(e driftwatch.Event) {
+	action := "reported"
+	if e.Corrected {
+		action = "corrected"
+	}
+	if l.opts.Metrics != nil {
+		l.opts.Metrics.Drift.WithLabelValues(e.Cluster, e.App, action).Inc()
+	}
+	d := status.Drift{App: e.App, Object: e.Object, Change: string(e.Change), Action: action}
+	l.mu.Lock()
+	list := append(l.drift[e.Cluster], d)
+	if len(list) > maxDriftInStatus {
+		list = list[len(list)-maxDriftInStatus:]
+	}
+	l.drift[e.Cluster] = list
+	for i := range l.last {
+		if l.last[i].Cluster == e.Cluster {
+			l.last[i].Drift = list
+		}
+	}
+	repo, revision, ctx := l.repo, l.applied, l.ctx
+	l.mu.Unlock()
+	select {
+	case l.driftNotice <- struct{}{}:
+	default:
+	}
+	if l.opts.Notify != nil && ctx != nil {
+		go l.opts.Notify(ctx, repo, DriftReport{Cluster: e.Cluster, Revision: revision, Drift: d, At: time.Now()})
+	}
 }
 
 // Trigger asks for a fetch now; it never blocks, and several triggers before the loop
@@ -85,6 +144,9 @@ func (l *Loop) NeedLeaderElection() bool { return true }
 // between requests; what it did is not recorded, and the next leader applies again.
 func (l *Loop) Start(ctx context.Context) error {
 	log := l.opts.Apply.Log
+	l.mu.Lock()
+	l.ctx = ctx
+	l.mu.Unlock()
 	periodic := false
 	for {
 		outcome, err := l.reconcile(ctx, periodic)
@@ -105,6 +167,16 @@ func (l *Loop) Start(ctx context.Context) error {
 		case <-l.trigger:
 			timer.Stop()
 			periodic = false
+		case <-l.driftNotice:
+			// Drift is recorded in the status files right away; no apply is needed.
+			timer.Stop()
+			l.mu.Lock()
+			clusters, businesses := append([]status.Cluster(nil), l.last...), l.lastBusiness
+			l.mu.Unlock()
+			if err := l.writeStatus(ctx, clusters, businesses); err != nil {
+				log.Error(err, "status commit of drift failed")
+			}
+			continue
 		}
 	}
 }
@@ -199,12 +271,23 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 		return "", err
 	}
 	l.opts.Metrics.observe(results, time.Since(start))
+	if l.watchers != nil {
+		l.watchers.update(ctx, repo, results)
+	}
+	l.mu.Lock()
+	if head != l.applied {
+		l.drift = map[string][]status.Drift{} // drift is reported per applied revision.
+	}
+	l.mu.Unlock()
 	clusters, businesses := l.statuses(files, results, head), BusinessStatus(results)
 	failing := false
 	for _, r := range results {
 		failing = failing || len(r.Errors()) > 0
 	}
 	l.mu.Lock()
+	for i := range clusters {
+		clusters[i].Drift = l.drift[clusters[i].Cluster]
+	}
 	l.applied, l.seen, l.repo, l.last, l.lastBusiness, l.retry = head, head, repo, clusters, businesses, failing
 	l.mu.Unlock()
 	return OutcomeApplied, l.writeStatus(ctx, clusters, businesses)

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"github.com/fluxcd/pkg/ssa"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // Health is the aggregated kstatus of an App's objects after an apply.
@@ -38,6 +39,9 @@ type AppResult struct {
 	// after a failed apply it holds what was done before the failure.
 	Changes []ssa.ChangeSetEntry
 	Health  Health
+	// Applied are the objects as they were applied (namespaces filled in), which the
+	// drift watch compares the cluster with; empty when the apply failed.
+	Applied []*unstructured.Unstructured
 	// Err is a render, apply, prune or dependency failure of this App.
 	Err error
 }

@@ -7,11 +7,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/reconciler/gitsource"
+	"gitfleet.dev/gitfleet/reconciler/notify"
+	"gitfleet.dev/gitfleet/schema"
 )
 
 type serveOptions struct {
@@ -102,7 +106,21 @@ func runServe(ctx context.Context, o serveOptions) error {
 	apply.HealthTimeout = 0 // the Fleet's spec.healthTimeout
 	apply.Log = log
 	o.server.Management = management
-	o.server.Loop = reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, Interval: o.interval}
+	secrets, err := secretReader(management, o.server.LeaderElectionNamespace)
+	if err != nil {
+		return err
+	}
+	o.server.Loop = reconciler.LoopOptions{
+		Source: src, Connector: conn, Apply: apply, Interval: o.interval,
+		WatchDrift: true,
+		Notify: func(ctx context.Context, repo *schema.Repo, d reconciler.DriftReport) {
+			n := notify.New(repo, notify.EnvFileResolver(secrets), notify.Options{Log: log, ExternalURL: o.repoURL})
+			err := n.Drift(ctx, []notify.Drift{{Cluster: d.Cluster, App: d.App, Object: d.Object, Change: d.Change, Action: d.Action, Revision: d.Revision, At: d.At}})
+			if err != nil {
+				log.Error(err, "drift notification failed", "cluster", d.Cluster, "object", d.Object)
+			}
+		},
+	}
 	if !o.noStatus {
 		statusOpts := gitsource.DefaultStatusOptions()
 		statusOpts.Branch = o.statusBranch
@@ -166,4 +184,27 @@ func managementConfig(path string) (*rest.Config, error) {
 		return nil, fmt.Errorf("reading --management-kubeconfig: %w", err)
 	}
 	return cfg, nil
+}
+
+// secretReader reads the Kubernetes Secrets that fleet files refer to ({secret: {name,
+// key}}), in gitfleet's own namespace unless the reference names another.
+func secretReader(cfg *rest.Config, namespace string) (func(ctx context.Context, ns, name, key string) ([]byte, error), error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, ns, name, key string) ([]byte, error) {
+		if ns == "" {
+			ns = namespace
+		}
+		s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
+		}
+		v, ok := s.Data[key]
+		if !ok {
+			return nil, fmt.Errorf("Secret %s/%s has no key %q", ns, name, key)
+		}
+		return v, nil
+	}, nil
 }

@@ -1,0 +1,101 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/fluxcd/pkg/ssa"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	"gitfleet.dev/gitfleet/reconciler/driftwatch"
+	"gitfleet.dev/gitfleet/render"
+	"gitfleet.dev/gitfleet/schema"
+)
+
+// driftWatchers keeps one drift watcher per member cluster, fed with what each apply put
+// there.
+type driftWatchers struct {
+	conn    Connector
+	opts    ApplyOptions
+	onDrift func(driftwatch.Event)
+
+	mu       sync.Mutex
+	watchers map[string]*driftwatch.Watcher
+	policy   map[string]bool // App -> correct
+}
+
+// update points every reachable cluster's watcher at what was just applied there.
+func (d *driftWatchers) update(ctx context.Context, repo *schema.Repo, results []ClusterResult) {
+	d.mu.Lock()
+	if d.watchers == nil {
+		d.watchers = map[string]*driftwatch.Watcher{}
+	}
+	d.policy = map[string]bool{}
+	for _, a := range repo.Apps {
+		d.policy[a.Metadata.Name] = a.Spec.Drift == schema.DriftCorrect
+	}
+	d.mu.Unlock()
+	for _, r := range results {
+		if r.Err != nil {
+			continue // unreachable: its watcher, if any, keeps the last desired state.
+		}
+		w, err := d.watcher(ctx, repo, r.Cluster)
+		if err != nil {
+			d.opts.Log.Error(err, "drift watch not started", "cluster", r.Cluster)
+			continue
+		}
+		apps := map[string][]*unstructured.Unstructured{}
+		for _, a := range r.Apps {
+			if a.Err == nil {
+				apps[a.App] = a.Applied
+			}
+		}
+		w.SetDesired(apps)
+	}
+}
+
+func (d *driftWatchers) correct(app string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	correct, known := d.policy[app]
+	return correct || !known // generated units (namespaces, addons) are always corrected.
+}
+
+func (d *driftWatchers) watcher(ctx context.Context, repo *schema.Repo, cluster string) (*driftwatch.Watcher, error) {
+	d.mu.Lock()
+	w, ok := d.watchers[cluster]
+	d.mu.Unlock()
+	if ok {
+		return w, nil
+	}
+	c := repo.Cluster(cluster)
+	a, err := newClusterApplier(ctx, repo.Fleet.Metadata.Name, c, d.conn, d.opts)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := d.conn.RESTConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %q: %w", cluster, err)
+	}
+	manager := ssa.NewResourceManager(a.client, nil, ssa.Owner{Field: FieldManager, Group: "gitfleet.dev"})
+	w = driftwatch.New(dyn, a.client.RESTMapper(), manager, driftwatch.Options{
+		Cluster: cluster, Fleet: repo.Fleet.Metadata.Name, FieldManager: FieldManager, LabelFleet: render.LabelFleet,
+		Correct: d.correct, OnDrift: d.onDrift, Log: d.opts.Log,
+	})
+	d.mu.Lock()
+	d.watchers[cluster] = w
+	d.mu.Unlock()
+	go w.Start(ctx)
+	return w, nil
+}

@@ -1,0 +1,239 @@
+// Package driftwatch notices, within seconds, when someone changes or deletes an object
+// gitfleet applied to a member cluster, and puts it back (drift: correct) or only reports it
+// (drift: alert).
+//
+// It watches (informers, not polling) only the kinds gitfleet applied to the cluster and
+// only objects labelled with the fleet's name. An update made by gitfleet's own field
+// manager is never drift. For any other update or a deletion, the desired object is
+// compared with the cluster through the apply engine (a server-side dry run): only a
+// difference in what gitfleet manages is drift, so a controller writing status or someone
+// adding an annotation gitfleet does not manage is not.
+package driftwatch
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Change is what happened to a managed object.
+type Change string
+
+const (
+	Modified Change = "modified"
+	Deleted  Change = "deleted"
+)
+
+// Event is one drift.
+type Event struct {
+	Cluster, App string
+	// Object is Kind/namespace/name.
+	Object string
+	Change Change
+	// By is the field manager of the change, when the cluster says (kubectl-edit, ...).
+	By string
+	// Corrected is true when the desired state was applied again.
+	Corrected bool
+	// Err is a failed correction.
+	Err error
+}
+
+// Options configure a Watcher.
+type Options struct {
+	Cluster, Fleet string
+	// FieldManager is gitfleet's: its own updates are never drift.
+	FieldManager string
+	// LabelFleet is the label that carries the fleet's name on every applied object.
+	LabelFleet string
+	// Correct tells, per App, whether drift is corrected (true) or only reported.
+	Correct func(app string) bool
+	// OnDrift receives every drift, after the correction when there is one.
+	OnDrift func(Event)
+	// Debounce merges the events of one object that arrive close together.
+	Debounce time.Duration
+	Log      logr.Logger
+}
+
+// Watcher watches one member cluster.
+type Watcher struct {
+	opts    Options
+	dyn     dynamic.Interface
+	mapper  meta.RESTMapper
+	manager *ssa.ResourceManager
+
+	mu       sync.Mutex
+	desired  map[string]desired // object id -> desired state
+	watching map[schema.GroupVersionResource]context.CancelFunc
+	pending  map[string]*time.Timer
+	ctx      context.Context
+}
+
+type desired struct {
+	app string
+	obj *unstructured.Unstructured
+}
+
+// New makes a watcher; the apply engine and REST mapper are the ones the cluster's
+// applies use, so corrections are exactly what an apply would do.
+func New(dyn dynamic.Interface, mapper meta.RESTMapper, manager *ssa.ResourceManager, opts Options) *Watcher {
+	if opts.Debounce == 0 {
+		opts.Debounce = 100 * time.Millisecond
+	}
+	return &Watcher{opts: opts, dyn: dyn, mapper: mapper, manager: manager,
+		desired: map[string]desired{}, watching: map[schema.GroupVersionResource]context.CancelFunc{}, pending: map[string]*time.Timer{}}
+}
+
+// Start runs the watcher until ctx ends.
+func (w *Watcher) Start(ctx context.Context) {
+	w.mu.Lock()
+	w.ctx = ctx
+	w.mu.Unlock()
+	w.sync()
+	<-ctx.Done()
+}
+
+// SetDesired replaces what the cluster must hold: per App, the objects as applied.
+func (w *Watcher) SetDesired(apps map[string][]*unstructured.Unstructured) {
+	w.mu.Lock()
+	w.desired = map[string]desired{}
+	for app, objs := range apps {
+		for _, o := range objs {
+			w.desired[id(o)] = desired{app: app, obj: o.DeepCopy()}
+		}
+	}
+	w.mu.Unlock()
+	w.sync()
+}
+
+// sync starts an informer for every kind in the desired set and stops the others.
+func (w *Watcher) sync() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ctx == nil {
+		return
+	}
+	want := map[schema.GroupVersionResource]bool{}
+	for _, d := range w.desired {
+		gvk := d.obj.GroupVersionKind()
+		m, err := w.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			continue // a kind the cluster does not serve (yet): the apply reports it.
+		}
+		want[m.Resource] = true
+	}
+	for gvr, stop := range w.watching {
+		if !want[gvr] {
+			stop()
+			delete(w.watching, gvr)
+		}
+	}
+	for gvr := range want {
+		if _, ok := w.watching[gvr]; ok {
+			continue
+		}
+		ctx, cancel := context.WithCancel(w.ctx)
+		w.watching[gvr] = cancel
+		factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(w.dyn, 0, metav1.NamespaceAll, func(o *metav1.ListOptions) {
+			o.LabelSelector = w.opts.LabelFleet + "=" + w.opts.Fleet
+		})
+		inf := factory.ForResource(gvr).Informer()
+		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			UpdateFunc: func(_, obj any) { w.observe(obj, Modified) },
+			DeleteFunc: func(obj any) {
+				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = t.Obj
+				}
+				w.observe(obj, Deleted)
+			},
+		})
+		go inf.Run(ctx.Done())
+	}
+}
+
+// observe debounces an event and checks the object once things settle.
+func (w *Watcher) observe(obj any, change Change) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	key := id(u)
+	by := lastManager(u)
+	if change == Modified && by == w.opts.FieldManager {
+		return // gitfleet's own apply.
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, managed := w.desired[key]; !managed {
+		return
+	}
+	if t, ok := w.pending[key]; ok {
+		t.Stop()
+	}
+	w.pending[key] = time.AfterFunc(w.opts.Debounce, func() { w.check(key, change, by) })
+}
+
+// check decides whether the object drifted and corrects or reports it.
+func (w *Watcher) check(key string, change Change, by string) {
+	w.mu.Lock()
+	d, ok := w.desired[key]
+	ctx := w.ctx
+	delete(w.pending, key)
+	w.mu.Unlock()
+	if !ok || ctx == nil || ctx.Err() != nil {
+		return
+	}
+	ev := Event{Cluster: w.opts.Cluster, App: d.app, Object: key, Change: change, By: by}
+	obj := d.obj.DeepCopy()
+	if w.opts.Correct(d.app) {
+		entry, err := w.manager.Apply(ctx, obj, ssa.DefaultApplyOptions())
+		switch {
+		case err != nil:
+			ev.Err = fmt.Errorf("correcting %s: %w", key, err)
+		case entry.Action == ssa.UnchangedAction:
+			return // the change did not touch what gitfleet manages.
+		default:
+			ev.Corrected = true
+		}
+	} else {
+		entry, _, _, err := w.manager.Diff(ctx, obj, ssa.DefaultDiffOptions())
+		switch {
+		case err != nil:
+			ev.Err = fmt.Errorf("comparing %s: %w", key, err)
+		case entry.Action == ssa.UnchangedAction:
+			return
+		}
+	}
+	w.opts.Log.Info("drift", "cluster", ev.Cluster, "app", ev.App, "object", ev.Object, "change", ev.Change, "by", ev.By, "corrected", ev.Corrected)
+	if w.opts.OnDrift != nil {
+		w.opts.OnDrift(ev)
+	}
+}
+
+// lastManager is the field manager of the newest managedFields entry.
+func lastManager(u *unstructured.Unstructured) string {
+	var newest metav1.ManagedFieldsEntry
+	for _, e := range u.GetManagedFields() {
+		if e.Time != nil && (newest.Time == nil || !e.Time.Before(newest.Time)) {
+			newest = e
+		}
+	}
+	return newest.Manager
+}
+
+func id(o *unstructured.Unstructured) string {
+	if ns := o.GetNamespace(); ns != "" {
+		return fmt.Sprintf("%s/%s/%s", o.GetKind(), ns, o.GetName())
+	}
+	return fmt.Sprintf("%s/%s", o.GetKind(), o.GetName())
+}

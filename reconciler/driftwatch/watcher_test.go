@@ -1,0 +1,180 @@
+package driftwatch
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/pkg/ssa"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"gitfleet.dev/gitfleet/test/harness"
+)
+
+func configMap(ns, name, value string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": name, "namespace": ns, "labels": map[string]any{"gitfleet.dev/fleet": "drift", "gitfleet.dev/app": "web"}},
+		"data":     map[string]any{"value": value},
+	}}
+	return u
+}
+
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+	at     []time.Time
+}
+
+func (r *recorder) add(e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events, r.at = append(r.events, e), append(r.at, time.Now())
+}
+
+func (r *recorder) wait(t *testing.T, n int, within time.Duration) []Event {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		if len(r.events) >= n {
+			out := append([]Event(nil), r.events...)
+			r.mu.Unlock()
+			return out
+		}
+		r.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%d drift event(s) within %s, want %d", len(r.events), within, n)
+	return nil
+}
+
+func setup(t *testing.T, cfg *rest.Config, correct bool) (client.Client, *recorder, *Watcher) {
+	t.Helper()
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{HTTPClient: httpClient, Mapper: mapper})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr := ssa.NewResourceManager(c, polling.NewStatusPoller(c, mapper, polling.Options{}), ssa.Owner{Field: "gitfleet", Group: "gitfleet.dev"})
+	rec := &recorder{}
+	w := New(dyn, mapper, mgr, Options{Cluster: "a", Fleet: "drift", FieldManager: "gitfleet", LabelFleet: "gitfleet.dev/fleet",
+		Correct: func(string) bool { return correct }, OnDrift: rec.add})
+	return c, rec, w
+}
+
+func TestDrift(t *testing.T) {
+	env := harness.StartT(t, harness.Options{Clusters: []string{"a"}})
+	cfg := env.Cluster("a").RESTConfig()
+	for _, tc := range []struct {
+		name    string
+		correct bool
+	}{{"correct", true}, {"alert", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, rec, w := setup(t, cfg, tc.correct)
+			ns := "drift-" + tc.name
+			if err := c.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+				t.Fatal(err)
+			}
+			desired := configMap(ns, "settings", "v1")
+			if err := c.Patch(t.Context(), desired.DeepCopy(), client.Apply, client.FieldOwner("gitfleet"), client.ForceOwnership); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			w.SetDesired(map[string][]*unstructured.Unstructured{"web": {desired}})
+			go w.Start(ctx)
+			time.Sleep(500 * time.Millisecond) // informers list and watch
+
+			// gitfleet applying again is not drift; nor is an annotation it does not manage.
+			if err := c.Patch(t.Context(), desired.DeepCopy(), client.Apply, client.FieldOwner("gitfleet"), client.ForceOwnership); err != nil {
+				t.Fatal(err)
+			}
+			var live corev1.ConfigMap
+			if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "settings"}, &live); err != nil {
+				t.Fatal(err)
+			}
+			live.Annotations = map[string]string{"note": "checked by alice"}
+			if err := c.Update(t.Context(), &live, client.FieldOwner("kubectl-annotate")); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+			if n := len(rec.events); n != 0 {
+				t.Fatalf("%d drift events for gitfleet's own apply and an unmanaged annotation: %+v", n, rec.events)
+			}
+
+			// kubectl edit of a managed field.
+			if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "settings"}, &live); err != nil {
+				t.Fatal(err)
+			}
+			live.Data["value"] = "edited"
+			start := time.Now()
+			if err := c.Update(t.Context(), &live, client.FieldOwner("kubectl-edit")); err != nil {
+				t.Fatal(err)
+			}
+			ev := rec.wait(t, 1, 5*time.Second)[0]
+			t.Logf("modification detected after %s", rec.at[0].Sub(start))
+			if ev.Change != Modified || ev.Corrected != tc.correct || ev.By != "kubectl-edit" || ev.Object != "ConfigMap/"+ns+"/settings" || ev.App != "web" {
+				t.Errorf("event %+v", ev)
+			}
+			if err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "settings"}, &live); err != nil {
+				t.Fatal(err)
+			}
+			want := "edited"
+			if tc.correct {
+				want = "v1"
+			}
+			if live.Data["value"] != want {
+				t.Errorf("value after the drift %q, want %q", live.Data["value"], want)
+			}
+
+			// Deletion.
+			start = time.Now()
+			if err := c.Delete(t.Context(), &live); err != nil {
+				t.Fatal(err)
+			}
+			ev = rec.wait(t, 2, 5*time.Second)[1]
+			t.Logf("deletion detected after %s", rec.at[1].Sub(start))
+			if ev.Change != Deleted || ev.Corrected != tc.correct {
+				t.Errorf("event %+v", ev)
+			}
+			err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "settings"}, &live)
+			if tc.correct && err != nil {
+				t.Errorf("deleted object not recreated: %v", err)
+			}
+			if !tc.correct && !apierrors.IsNotFound(err) {
+				t.Errorf("drift: alert recreated the deleted object (err %v)", err)
+			}
+
+			// An App removed from the desired set is no longer watched.
+			w.SetDesired(nil)
+			if err := c.Patch(t.Context(), configMap(ns, "settings", "v3"), client.Apply, client.FieldOwner("someone"), client.ForceOwnership); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+			if n := len(rec.events); n != 2 {
+				t.Errorf("%d events after the App left the desired set, want still 2", n)
+			}
+		})
+	}
+}
