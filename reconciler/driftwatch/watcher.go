@@ -18,6 +18,7 @@ import (
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -215,6 +216,9 @@ func (w *Watcher) check(key string, change Change, by string) {
 		}
 	}
 	w.opts.Log.Info("drift", "cluster", ev.Cluster, "app", ev.App, "object", ev.Object, "change", ev.Change, "by", ev.By, "corrected", ev.Corrected)
+	if err := w.recordEvent(ctx, d.obj, ev); err != nil {
+		w.opts.Log.Error(err, "recording the drift as a Kubernetes Event failed", "object", ev.Object)
+	}
 	if w.opts.OnDrift != nil {
 		w.opts.OnDrift(ev)
 	}
@@ -236,4 +240,38 @@ func id(o *unstructured.Unstructured) string {
 		return fmt.Sprintf("%s/%s/%s", o.GetKind(), ns, o.GetName())
 	}
 	return fmt.Sprintf("%s/%s", o.GetKind(), o.GetName())
+}
+
+// recordEvent records the drift as a Kubernetes Event on the object, where `kubectl
+// describe` and event exporters show it.
+func (w *Watcher) recordEvent(ctx context.Context, obj *unstructured.Unstructured, ev Event) error {
+	reason, action := "DriftDetected", "reported"
+	if ev.Corrected {
+		reason, action = "DriftCorrected", "corrected"
+	}
+	by := ev.By
+	if by == "" {
+		by = "someone outside gitfleet"
+	}
+	ns := obj.GetNamespace()
+	if ns == "" {
+		ns = metav1.NamespaceDefault
+	}
+	now := metav1.Now()
+	e := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: obj.GetName() + ".gitfleet-", Namespace: ns},
+		InvolvedObject: corev1.ObjectReference{
+			APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(),
+		},
+		Reason:              reason,
+		Message:             fmt.Sprintf("%s %s by %s; gitfleet %s it (app %s, drift: %s)", ev.Object, ev.Change, by, action, ev.App, map[bool]string{true: "correct", false: "alert"}[ev.Corrected]),
+		Type:                corev1.EventTypeWarning,
+		Source:              corev1.EventSource{Component: "gitfleet"},
+		ReportingController: "gitfleet",
+		ReportingInstance:   "gitfleet",
+		FirstTimestamp:      now,
+		LastTimestamp:       now,
+		Count:               1,
+	}
+	return w.manager.Client().Create(ctx, e)
 }

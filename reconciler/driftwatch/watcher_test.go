@@ -2,6 +2,7 @@ package driftwatch
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -146,6 +147,14 @@ func TestDrift(t *testing.T) {
 			}
 			if live.Data["value"] != want {
 				t.Errorf("value after the drift %q, want %q", live.Data["value"], want)
+			}
+			var events corev1.EventList
+			if err := c.List(t.Context(), &events, client.InNamespace(ns)); err != nil {
+				t.Fatal(err)
+			}
+			wantReason := map[bool]string{true: "DriftCorrected", false: "DriftDetected"}[tc.correct]
+			if len(events.Items) == 0 || events.Items[0].Reason != wantReason || events.Items[0].InvolvedObject.Name != "settings" || !strings.Contains(events.Items[0].Message, "kubectl-edit") {
+				t.Errorf("Kubernetes Events %+v, want one with reason %s naming kubectl-edit", events.Items, wantReason)
 			}
 
 			// Deletion.
