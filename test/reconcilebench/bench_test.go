@@ -2,6 +2,10 @@ package reconcilebench
 
 import (
 	"context"
+	"io/fs"
+	"slices"
+	"time"
+
 	"fmt"
 	"net/http"
 	"os"
@@ -13,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -64,6 +70,12 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 // fleet is a generated fleet: one App of objectsPerCluster ConfigMaps in namespace ns,
 // targeting every cluster.
 func fleet(b *testing.B, env *harness.Env, ns string) (*schema.Repo, *render.Renderer) {
+	repo, r, _ := fleetFiles(b, env, ns)
+	return repo, r
+}
+
+// fleetFiles is fleet with the repository files.
+func fleetFiles(b *testing.B, env *harness.Env, ns string) (*schema.Repo, *render.Renderer, fstest.MapFS) {
 	b.Helper()
 	files := fstest.MapFS{"fleet.yaml": {Data: []byte("apiVersion: gitfleet.dev/v1alpha1\nkind: Fleet\nmetadata:\n  name: bench-" + ns + "\n")}}
 	for _, c := range env.Clusters {
@@ -87,7 +99,7 @@ func fleet(b *testing.B, env *harness.Env, ns string) (*schema.Repo, *render.Ren
 	if err != nil {
 		b.Fatal(err)
 	}
-	return repo, r
+	return repo, r, files
 }
 
 func startClusters(b *testing.B) *harness.Env {
@@ -273,4 +285,68 @@ func toolsBin(b *testing.B) string {
 	}
 	b.Fatal("kubectl not found in .tools/bin: run make tools")
 	return ""
+}
+
+// BenchmarkDriftDetection edits managed objects by hand, one after the other, and reports
+// how long the reconciler takes to put each back, median and worst (goal: under 2 s).
+func BenchmarkDriftDetection(b *testing.B) {
+	env := harness.StartT(b, harness.Options{Clusters: []string{"d0"}})
+	inner, err := reconciler.NewKubeconfigConnector(env.Kubeconfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _, files := fleetFiles(b, env, "drift")
+	ctx, cancel := context.WithCancel(b.Context())
+	defer cancel()
+	loop := reconciler.NewLoop(reconciler.LoopOptions{Source: staticSource{files}, Connector: inner, Apply: reconciler.DefaultApplyOptions(), WatchDrift: true})
+	if _, err := loop.ReconcileOnce(ctx); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	c, err := client.New(env.Cluster("d0").RESTConfig(), client.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("gitfleet", func(b *testing.B) {
+		var took []time.Duration
+		i := 0
+		for b.Loop() {
+			name := fmt.Sprintf("cm-%04d", i%(objectsPerCluster-1))
+			i++
+			var cm corev1.ConfigMap
+			if err := c.Get(ctx, client.ObjectKey{Namespace: "drift", Name: name}, &cm); err != nil {
+				b.Fatal(err)
+			}
+			want := cm.Data["index"]
+			cm.Data["index"] = "edited"
+			start := time.Now()
+			if err := c.Update(ctx, &cm, client.FieldOwner("kubectl-edit")); err != nil {
+				b.Fatal(err)
+			}
+			for {
+				if err := c.Get(ctx, client.ObjectKey{Namespace: "drift", Name: name}, &cm); err == nil && cm.Data["index"] == want {
+					break
+				}
+				if time.Since(start) > 30*time.Second {
+					b.Fatalf("%s was not corrected within 30 s", name)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			took = append(took, time.Since(start))
+		}
+		slices.Sort(took)
+		b.ReportMetric(float64(took[len(took)/2].Milliseconds()), "median-ms")
+		b.ReportMetric(float64(took[len(took)-1].Milliseconds()), "worst-ms")
+	})
+}
+
+// staticSource serves one revision to a loop, for benchmarks without git.
+type staticSource struct{ files fs.FS }
+
+func (s staticSource) Fetch(context.Context) (string, error) { return "bench", nil }
+
+func (s staticSource) Snapshot(context.Context, string) (fs.FS, error) { return s.files, nil }
+
+func (s staticSource) ChangedPaths(context.Context, string, string) ([]string, error) {
+	return nil, nil
 }
