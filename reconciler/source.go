@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"testing/fstest"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"gitfleet.dev/gitfleet/reconciler/gitsource"
 )
 
 // Snapshot is the content of the fleet repository at one revision.
@@ -55,39 +54,9 @@ func OpenSnapshot(ctx context.Context, dir, rev string) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading commit %s in %s: %w", hash, dir, err)
 	}
-	files, err := treeFiles(ctx, commit)
+	files, err := gitsource.TreeFiles(ctx, commit)
 	if err != nil {
 		return nil, fmt.Errorf("reading the tree of %s in %s: %w", hash, filepath.Clean(dir), err)
 	}
 	return &Snapshot{Revision: hash.String(), FS: files}, nil
-}
-
-// treeFiles loads a commit's files into memory. fstest.MapFS is the standard library's
-// complete read-only in-memory fs.FS; nothing in it depends on the testing package.
-func treeFiles(ctx context.Context, commit *object.Commit) (fstest.MapFS, error) {
-	tree, err := commit.Tree()
-	if err != nil {
-		return nil, err
-	}
-	out := fstest.MapFS{}
-	err = tree.Files().ForEach(func(f *object.File) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !f.Mode.IsFile() {
-			return nil // submodules and symlinks are not part of a fleet repository.
-		}
-		r, err := f.Reader()
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.Name, err)
-		}
-		defer r.Close()
-		data, err := io.ReadAll(r)
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.Name, err)
-		}
-		out[f.Name] = &fstest.MapFile{Data: data, Mode: 0o644}
-		return nil
-	})
-	return out, err
 }

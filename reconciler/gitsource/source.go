@@ -200,7 +200,7 @@ func (s *Source) Snapshot(ctx context.Context, rev string) (fs.FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := treeFiles(ctx, commit)
+	files, err := TreeFiles(ctx, commit)
 	if err != nil {
 		return nil, fmt.Errorf("reading the tree of %s: %w", commit.Hash, err)
 	}
@@ -222,11 +222,10 @@ func (s *Source) commit(rev string) (*object.Commit, error) {
 	return c, nil
 }
 
-// treeFiles loads a commit's files into memory (as reconciler.OpenSnapshot does; that
-// package imports this one, so the few lines are repeated rather than shared).
-// fstest.MapFS is the standard library's complete read-only in-memory fs.FS; nothing in
-// it depends on the testing package.
-func treeFiles(ctx context.Context, commit *object.Commit) (fstest.MapFS, error) {
+// TreeFiles loads a commit's files into memory; reconciler.OpenSnapshot uses it for local
+// repositories too. fstest.MapFS is the standard library's complete read-only in-memory
+// fs.FS; nothing in it depends on the testing package.
+func TreeFiles(ctx context.Context, commit *object.Commit) (fstest.MapFS, error) {
 	tree, err := commit.Tree()
 	if err != nil {
 		return nil, err

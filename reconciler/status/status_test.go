@@ -1,6 +1,7 @@
 package status
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,7 +24,7 @@ func TestFilesAndMessage(t *testing.T) {
 		names = append(names, k)
 	}
 	want := []string{"status/README.md", "status/businesses/payments.yaml", "status/clusters/bj-prod.yaml", "status/clusters/gz-dev.yaml"}
-	if diff := cmp.Diff(want, sorted(names)); diff != "" {
+	if diff := cmp.Diff(want, slices.Sorted(slices.Values(names))); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
 	wantCluster := `# Written by gitfleet after each reconcile; edits here are overwritten.
@@ -68,16 +69,4 @@ revision: 3f2a1c9e0b
 	if diff := cmp.Diff(files, again); diff != "" {
 		t.Error("the same results gave different files: a commit would be made with nothing changed")
 	}
-}
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }

@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"gitfleet.dev/gitfleet/render/order"
 	"gitfleet.dev/gitfleet/schema"
 )
 
@@ -111,7 +112,7 @@ func RenderWithOptions(a *schema.Addon, c *schema.Cluster, opts Options) ([]*uns
 	for _, u := range objs {
 		markAddon(u, a.Metadata.Name)
 	}
-	sortObjects(objs)
+	order.Sort(objs)
 	if dup := duplicate(objs); dup != "" {
 		return fail(fmt.Errorf("catalog %s/%s renders %s twice", Release, b.dir, dup))
 	}

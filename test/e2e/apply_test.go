@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,7 +80,7 @@ func TestApplyUpdatePrune(t *testing.T) {
 			"beta PATCH /api/v1/namespaces/lifecycle/configmaps/settings",
 		}
 		got := f.conn.writeRequests()
-		if diff := cmp.Diff(want, sorted(got)); diff != "" {
+		if diff := cmp.Diff(want, slices.Sorted(slices.Values(got))); diff != "" {
 			t.Errorf("write requests (-want +got):\n%s", diff)
 		}
 	})
@@ -287,16 +288,4 @@ func requireGone(t *testing.T, cluster, ns, name string) {
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("cluster %s: ConfigMap %s/%s still there (err %v), want it pruned", cluster, ns, name, err)
 	}
-}
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }

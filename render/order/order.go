@@ -1,4 +1,9 @@
-package addons
+// Package order sorts rendered objects the way gitfleet prints and applies them:
+// definitions, namespaces, quotas, accounts and RBAC first, then everything else by
+// apiVersion, kind, namespace and name. Render output is byte-identical from run to run
+// because of it. It is its own package so that render and its sub-packages (addons)
+// share one order without importing each other.
+package order
 
 import (
 	"sort"
@@ -6,10 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// kindOrder is render.Sort's order (definitions, namespaces, accounts and RBAC first),
-// repeated here because render imports this package. The renderer sorts a unit again
-// when it labels it; this order makes Render's own output read the way it is applied.
-var kindOrder = map[string]int{
+// kindRank puts the objects others depend on first.
+var kindRank = map[string]int{
 	"CustomResourceDefinition": 0,
 	"Namespace":                1,
 	"ResourceQuota":            2,
@@ -21,13 +24,13 @@ var kindOrder = map[string]int{
 	"RoleBinding":              8,
 }
 
-// sortObjects orders objects by kind rank, then apiVersion, kind, namespace and name.
-func sortObjects(objs []*unstructured.Unstructured) {
+// Sort orders objects in place, stably.
+func Sort(objs []*unstructured.Unstructured) {
 	rank := func(u *unstructured.Unstructured) int {
-		if r, ok := kindOrder[u.GetKind()]; ok {
+		if r, ok := kindRank[u.GetKind()]; ok {
 			return r
 		}
-		return len(kindOrder)
+		return len(kindRank)
 	}
 	sort.SliceStable(objs, func(i, j int) bool {
 		a, b := objs[i], objs[j]
