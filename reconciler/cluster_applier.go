@@ -130,9 +130,13 @@ func (a *clusterApplier) apply(ctx context.Context, desired render.ClusterResult
 		res.Pruned, keep, drop = a.pruneOrphans(ctx, orphans, keep)
 	}
 
-	a.opts.Progress.Stage(a.cluster, "recording inventories")
-	if err := a.writeInventories(ctx, keep, drop); err != nil {
-		res.Err = errors.Join(res.Err, err)
+	// Inventories read at the start that did not change are not written again, not even
+	// as a dry run.
+	if len(drop) > 0 || !sameInventories(old, keep) {
+		a.opts.Progress.Stage(a.cluster, "recording inventories")
+		if err := a.writeInventories(ctx, keep, drop); err != nil {
+			res.Err = errors.Join(res.Err, err)
+		}
 	}
 	quotas, err := a.readQuotas(ctx)
 	if err != nil {
@@ -167,16 +171,19 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 		objs[i] = o.DeepCopy()
 	}
 	a.defaultNamespaces(objs, app.App.Spec.Namespace)
+	stampHashes(objs)
+	unchanged, toApply, unchangedLive := a.splitUnchanged(ctx, name, objs)
 	applyOpts := ssa.DefaultApplyOptions()
 	applyOpts.WaitTimeout = a.opts.HealthTimeout
-	cs, err := a.manager.ApplyAllStaged(ctx, objs, applyOpts)
-	if cs != nil {
-		p.result.Changes = cs.Entries
+	cs, err := a.manager.ApplyAllStaged(ctx, toApply, applyOpts)
+	if cs == nil {
+		cs = ssa.NewChangeSet()
 	}
+	cs.Append(unchanged)
+	applyOrder(cs.Entries, objs)
+	p.result.Changes = cs.Entries
 	p.next = inventory.New()
-	if cs != nil {
-		inventory.AddChangeSet(p.next, cs)
-	}
+	inventory.AddChangeSet(p.next, cs)
 	if err != nil {
 		// Keep tracking what was there before as well as what this apply created, and
 		// prune nothing: a half-applied App is not a statement of what to remove.
@@ -194,6 +201,12 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 		p.stale = stale
 	}
 
+	// Nothing applied and everything already healthy: the live objects just listed say
+	// so, and polling them again would cost a request per object.
+	if len(toApply) == 0 && liveHealth(unchangedLive) == Healthy {
+		p.result.Health = Healthy
+		return p
+	}
 	a.opts.Progress.Stage(a.cluster, "waiting for "+name+" to become healthy")
 	p.result.Health = a.waitHealthy(ctx, cs)
 	return p

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/fluxcd/pkg/ssa"
@@ -66,4 +67,19 @@ func (a *clusterApplier) writeInventories(ctx context.Context, keep map[string]*
 		}
 	}
 	return nil
+}
+
+// sameInventories reports whether two sets of inventories record the same objects for the
+// same Apps.
+func sameInventories(a, b map[string]*inventory.Inventory) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for app, inv := range a {
+		other, ok := b[app]
+		if !ok || !slices.Equal(inv.Entries, other.Entries) {
+			return false
+		}
+	}
+	return true
 }
