@@ -172,14 +172,20 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 	}
 	a.defaultNamespaces(objs, app.App.Spec.Namespace)
 	stampHashes(objs)
-	unchanged, toApply, unchangedLive := a.splitUnchanged(ctx, name, objs)
+	parts := a.splitUnchanged(ctx, name, objs)
 	applyOpts := ssa.DefaultApplyOptions()
 	applyOpts.WaitTimeout = a.opts.HealthTimeout
-	cs, err := a.manager.ApplyAllStaged(ctx, toApply, applyOpts)
+	cs, err := a.manager.ApplyAllStaged(ctx, parts.apply, applyOpts)
 	if cs == nil {
 		cs = ssa.NewChangeSet()
 	}
-	cs.Append(unchanged)
+	var createdLive []*unstructured.Unstructured
+	if err == nil {
+		var created []ssa.ChangeSetEntry
+		created, createdLive, err = a.createAll(ctx, parts.create)
+		cs.Append(created)
+	}
+	cs.Append(parts.unchanged)
 	applyOrder(cs.Entries, objs)
 	p.result.Changes = cs.Entries
 	p.next = inventory.New()
@@ -201,9 +207,9 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 		p.stale = stale
 	}
 
-	// Nothing applied and everything already healthy: the live objects just listed say
-	// so, and polling them again would cost a request per object.
-	if len(toApply) == 0 && liveHealth(unchangedLive) == Healthy {
+	// Everything already healthy, as the objects just listed or just created say: polling
+	// them again would cost a request per object. Objects the engine applied are waited for.
+	if len(parts.apply) == 0 && liveHealth(append(parts.unchangedLive, createdLive...)) == Healthy {
 		p.result.Health = Healthy
 		return p
 	}

@@ -15,6 +15,9 @@
 // and its inventory is kept, so a broken commit cannot wipe a cluster. The prune guard
 // refuses to delete most of a cluster's objects at once unless told to (AllowMassPrune).
 //
-// Applying an unchanged revision again sends no writes: every object is compared with a
-// server-side dry run first and reported "unchanged".
+// Applying an unchanged revision again sends no writes and no dry runs: every applied
+// object carries a hash of what gitfleet applied (gitfleet.dev/applied-hash); one LIST per
+// kind finds the objects whose hash still matches and that no other field manager changed
+// since, and those are "unchanged" with no further request. Everything else is compared
+// with a server-side dry run and applied only when it differs.
 package reconciler

@@ -2,10 +2,14 @@ package reconciler
 
 import (
 	"context"
+	"fmt"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"sort"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/fluxcd/cli-utils/pkg/object"
@@ -46,10 +50,11 @@ func stampHashes(objs []*unstructured.Unstructured) {
 
 // splitUnchanged lists the App's live objects (one LIST per kind) and returns the change
 // set entries of the objects that are certainly unchanged (with their live state, from
-// which their health can be judged without another request), and the objects to apply.
+// which their health can be judged without another request), the objects certainly
+// absent, and the objects the apply engine must compare.
 // Anything uncertain (a kind the cluster does not know yet, a failed list, a change by
 // another field manager) goes to the apply engine, which compares with a dry run.
-func (a *clusterApplier) splitUnchanged(ctx context.Context, app string, objs []*unstructured.Unstructured) ([]ssa.ChangeSetEntry, []*unstructured.Unstructured, []*unstructured.Unstructured) {
+func (a *clusterApplier) splitUnchanged(ctx context.Context, app string, objs []*unstructured.Unstructured) split {
 	live := map[string]*unstructured.Unstructured{}
 	listed := map[schema.GroupVersionKind]bool{}
 	for _, o := range objs {
@@ -61,6 +66,7 @@ func (a *clusterApplier) splitUnchanged(ctx context.Context, app string, objs []
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 		if err := a.client.List(ctx, list, client.MatchingLabels{render.LabelApp: app, render.LabelFleet: a.fleet}); err != nil {
+			listed[gvk] = false // unknown yet (a CRD in the same App): the engine decides.
 			continue
 		}
 		for i := range list.Items {
@@ -68,24 +74,77 @@ func (a *clusterApplier) splitUnchanged(ctx context.Context, app string, objs []
 			live[object.UnstructuredToObjMetadata(item).String()] = item
 		}
 	}
-	var unchanged []ssa.ChangeSetEntry
-	var apply, unchangedLive []*unstructured.Unstructured
+	var s split
 	for _, o := range objs {
 		meta := object.UnstructuredToObjMetadata(o)
 		l, ok := live[meta.String()]
-		if !ok || l.GetAnnotations()[AnnotationAppliedHash] != o.GetAnnotations()[AnnotationAppliedHash] || changedByOthers(l) {
-			apply = append(apply, o)
+		switch {
+		case !ok && listed[o.GroupVersionKind()] && !utils.IsClusterDefinition(o) && !utils.IsClassDefinition(o):
+			// Certainly absent (listed, not found, and nothing another stage waits for): created with
+			// one apply request, after the engine has applied the definitions.
+			s.create = append(s.create, o)
+			continue
+		case !ok || l.GetAnnotations()[AnnotationAppliedHash] != o.GetAnnotations()[AnnotationAppliedHash] || changedByOthers(l):
+			s.apply = append(s.apply, o)
 			continue
 		}
-		unchangedLive = append(unchangedLive, l)
-		unchanged = append(unchanged, ssa.ChangeSetEntry{
+		s.unchangedLive = append(s.unchangedLive, l)
+		s.unchanged = append(s.unchanged, ssa.ChangeSetEntry{
 			ObjMetadata:  meta,
 			GroupVersion: o.GroupVersionKind().GroupVersion().String(),
 			Subject:      utils.FmtUnstructured(o),
 			Action:       ssa.UnchangedAction,
 		})
 	}
-	return unchanged, apply, unchangedLive
+	return s
+}
+
+// split is how the objects of an App are handled.
+type split struct {
+	// unchanged need nothing; unchangedLive is their live state.
+	unchanged     []ssa.ChangeSetEntry
+	unchangedLive []*unstructured.Unstructured
+	// apply go through the apply engine (dry-run comparison, staging).
+	apply []*unstructured.Unstructured
+	// create are absent and are created with one server-side apply request each.
+	create []*unstructured.Unstructured
+}
+
+// createAll applies objects that are known to be absent, concurrently, one request each:
+// the dry-run comparison the engine would make first can only say "created".
+// It returns the objects as the API server answered, from which their health can be
+// judged without polling.
+func (a *clusterApplier) createAll(ctx context.Context, objs []*unstructured.Unstructured) ([]ssa.ChangeSetEntry, []*unstructured.Unstructured, error) {
+	entries := make([]ssa.ChangeSetEntry, len(objs))
+	live := make([]*unstructured.Unstructured, len(objs))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, a.opts.ObjectConcurrency))
+	for i, o := range objs {
+		g.Go(func() error {
+			entries[i] = ssa.ChangeSetEntry{
+				ObjMetadata:  object.UnstructuredToObjMetadata(o),
+				GroupVersion: o.GroupVersionKind().GroupVersion().String(),
+				Subject:      utils.FmtUnstructured(o),
+				Action:       ssa.CreatedAction,
+			}
+			obj := o.DeepCopy()
+			if err := a.client.Patch(ctx, obj, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+				entries[i].Action = ssa.UnknownAction
+				return fmt.Errorf("%s apply failed: %w", utils.FmtUnstructured(o), err)
+			}
+			live[i] = obj
+			return nil
+		})
+	}
+	err := g.Wait()
+	var done []ssa.ChangeSetEntry
+	var doneLive []*unstructured.Unstructured
+	for i, e := range entries {
+		if e.Action == ssa.CreatedAction && live[i] != nil {
+			done, doneLive = append(done, e), append(doneLive, live[i])
+		}
+	}
+	return done, doneLive, err
 }
 
 // liveHealth judges objects from their live state (kstatus), without requests.

@@ -93,6 +93,9 @@ func (w *Watcher) check(ctx context.Context, key objectKey) {
 			ev.Corrected = true
 			regarding = applied
 			w.queue.Forget(key)
+			if ev.Change == Deleted && key.Group == "" && key.Kind == "Namespace" {
+				w.retryNamespace(key.Name)
+			}
 		}
 	} else {
 		w.queue.Forget(key)
@@ -172,6 +175,23 @@ func (w *Watcher) retry(key objectKey, obs *observation) {
 	}
 	w.mu.Unlock()
 	w.queue.AddRateLimited(key)
+}
+
+// retryNamespace retries at once the corrections waiting in a namespace that was just
+// created again: they failed because it was being deleted, and need not wait out their
+// backoff.
+func (w *Watcher) retryNamespace(namespace string) {
+	w.mu.Lock()
+	var keys []objectKey
+	for k := range w.pending {
+		if k.Namespace == namespace {
+			keys = append(keys, k)
+		}
+	}
+	w.mu.Unlock()
+	for _, k := range keys {
+		w.queue.Add(k)
+	}
 }
 
 // apply applies the desired object as gitfleet's apply does: server-side, under gitfleet's

@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gitfleet.dev/gitfleet/reconciler/drift"
@@ -70,10 +71,14 @@ func TestCorrectsModifiedFields(t *testing.T) {
 	f.requireEvent("settings", drift.ReasonCorrected, "kubectl-edit", ".data.color")
 
 	var d appsv1.Deployment
-	f.get("web", &d)
-	d.Spec.Template.Spec.Containers[0].Image = "registry.example/web:evil"
 	start = time.Now()
-	if err := f.cl.Update(t.Context(), &d, client.FieldOwner("kubectl-edit")); err != nil {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		f.get("web", &d)
+		d.Spec.Template.Spec.Containers[0].Image = "registry.example/web:evil"
+		start = time.Now()
+		return f.cl.Update(t.Context(), &d, client.FieldOwner("kubectl-edit"))
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	got = f.drifts.waitFor(t, "Deployment/"+f.ns+"/web")
@@ -159,6 +164,77 @@ func TestDeletion(t *testing.T) {
 	f.drifts.requireNone(t)
 }
 
+// TestNamespaceDeletion: deleting a namespace gitfleet applied deletes the objects in it
+// too; the namespace is created again once it is gone, then its objects. Corrections that
+// fail while the namespace is being deleted are reported, then retried.
+func TestNamespaceDeletion(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "nsdel")
+	nsName := f.ns + "-app"
+	ns := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Namespace",
+		"metadata": map[string]any{"name": nsName, "labels": labels(f.fleet, "web")},
+	}}
+	cm := configMap(nsName, f.fleet, "web", "settings", map[string]string{"color": "blue"})
+	f.apply(ns)
+	t.Cleanup(func() { _ = f.cl.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metaOf("", nsName)}) })
+	f.start(alwaysCorrect, map[string][]*unstructured.Unstructured{"web": {ns, cm}})
+
+	start := time.Now()
+	if err := f.cl.Delete(t.Context(), &corev1.Namespace{ObjectMeta: metaOf("", nsName)}); err != nil {
+		t.Fatal(err)
+	}
+	const limit = 30 * time.Second // the namespace controller empties the namespace first
+	got := f.drifts.waitForWithin(t, "Namespace/"+nsName, limit)
+	t.Logf("namespace deletion corrected after %v", got.at.Sub(start))
+	want := drift.Event{Cluster: cluster, App: "web", Object: "Namespace/" + nsName, Change: drift.Deleted, Corrected: true}
+	if diff := cmp.Diff(want, got.Event); diff != "" {
+		t.Errorf("drift (-want +got):\n%s", diff)
+	}
+	for {
+		got := f.drifts.waitForWithin(t, "ConfigMap/"+nsName+"/settings", limit)
+		if got.Err != nil {
+			t.Logf("correction failed at first, as expected while the namespace is deleted: %v", got.Err)
+			continue
+		}
+		t.Logf("ConfigMap in the deleted namespace corrected after %v", got.at.Sub(start))
+		want := drift.Event{Cluster: cluster, App: "web", Object: "ConfigMap/" + nsName + "/settings", Change: drift.Deleted, Corrected: true}
+		if diff := cmp.Diff(want, got.Event); diff != "" {
+			t.Errorf("drift (-want +got):\n%s", diff)
+		}
+		break
+	}
+	var c corev1.ConfigMap
+	if err := f.cl.Get(t.Context(), client.ObjectKey{Namespace: nsName, Name: "settings"}, &c); err != nil || c.Data["color"] != "blue" {
+		t.Errorf("ConfigMap settings: %v %v, want it created again with color blue", err, c.Data)
+	}
+	f.drifts.requireNone(t)
+}
+
+// TestFleetLabelRemoved: an object that loses gitfleet's fleet label leaves the watch,
+// which is not a deletion; the label is put back.
+func TestFleetLabelRemoved(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "label")
+	f.start(alwaysCorrect, map[string][]*unstructured.Unstructured{"web": f.web()})
+
+	start := time.Now()
+	f.patch(&corev1.ConfigMap{}, "settings", `{"metadata":{"labels":{"gitfleet.dev/fleet":null}}}`, "kubectl-label")
+	got := f.drifts.waitFor(t, "ConfigMap/"+f.ns+"/settings")
+	t.Logf("label removal corrected after %v", got.at.Sub(start))
+	// Removing a field gives its remover no ownership: the API server records nobody.
+	want := drift.Event{Cluster: cluster, App: "web", Object: "ConfigMap/" + f.ns + "/settings", Change: drift.Modified,
+		Fields: []string{".metadata.labels.gitfleet.dev/fleet"}, Corrected: true}
+	if diff := cmp.Diff(want, got.Event); diff != "" {
+		t.Errorf("drift (-want +got):\n%s", diff)
+	}
+	if c := f.configMap("settings"); c.Labels[render.LabelFleet] != f.fleet {
+		t.Errorf("labels %v after the correction, want %s=%s", c.Labels, render.LabelFleet, f.fleet)
+	}
+	time.Sleep(quiet)
+	f.drifts.requireNone(t)
+}
+
 // TestOwnApplyIsNotDrift: gitfleet applying a new revision (changed values, a dropped
 // field) or the same one again is not drift.
 func TestOwnApplyIsNotDrift(t *testing.T) {
@@ -196,10 +272,14 @@ func TestUnmanagedChangesAreNotDrift(t *testing.T) {
 
 	f.patch(&corev1.ConfigMap{}, "settings", `{"metadata":{"annotations":{"note":"hello"},"labels":{"team":"blue"}}}`, "kubectl-annotate")
 	f.patch(&appsv1.Deployment{}, "web", `{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"now"}}}}}`, "kubectl-rollout")
-	var d appsv1.Deployment
-	f.get("web", &d)
-	d.Status.Conditions = append(d.Status.Conditions, appsv1.DeploymentCondition{Type: "Example", Status: corev1.ConditionTrue, Reason: "Test"})
-	if err := f.cl.Status().Update(t.Context(), &d, client.FieldOwner("example-controller")); err != nil {
+	// The Deployment controller writes status too: retried on conflict, as controllers do.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var d appsv1.Deployment
+		f.get("web", &d)
+		d.Status.Conditions = append(d.Status.Conditions, appsv1.DeploymentCondition{Type: "Example", Status: corev1.ConditionTrue, Reason: "Test"})
+		return f.cl.Status().Update(t.Context(), &d, client.FieldOwner("example-controller"))
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	// kubectl edit sends the whole object back: gitfleet's values unchanged.
@@ -453,7 +533,12 @@ func (l *driftLog) add(e drift.Event) {
 // waitFor returns, and takes from the log, the first drift of the object.
 func (l *driftLog) waitFor(t *testing.T, object string) seenDrift {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
+	return l.waitForWithin(t, object, waitLimit)
+}
+
+func (l *driftLog) waitForWithin(t *testing.T, object string, limit time.Duration) seenDrift {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		l.mu.Lock()
 		for i, e := range l.events {
@@ -466,7 +551,7 @@ func (l *driftLog) waitFor(t *testing.T, object string) seenDrift {
 		l.mu.Unlock()
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatalf("no drift of %s reported within %v; reported: %v", object, waitLimit, l.all())
+	t.Fatalf("no drift of %s reported within %v; reported: %v", object, limit, l.all())
 	return seenDrift{}
 }
 

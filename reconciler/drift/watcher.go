@@ -137,6 +137,8 @@ type Watcher struct {
 	mapper meta.RESTMapper
 	sink   events.EventSink
 	queue  workqueue.TypedRateLimitingInterface[objectKey]
+	// recorder records Kubernetes Events; set by Start before its workers start.
+	recorder events.EventRecorder
 
 	// syncMu serialises syncWatches, which talks to the API server without holding mu.
 	syncMu sync.Mutex
@@ -150,7 +152,6 @@ type Watcher struct {
 	// unmapped is set while a desired kind is unknown to the cluster (a CRD not applied
 	// yet), so that syncWatches tries again.
 	unmapped bool
-	recorder events.EventRecorder
 }
 
 // objectKey identifies an object across API versions.
@@ -249,20 +250,21 @@ func (w *Watcher) SetDesired(apps map[string][]*unstructured.Unstructured) {
 
 // Start watches until ctx ends. It returns an error only when the watcher cannot run.
 func (w *Watcher) Start(ctx context.Context) error {
-	broadcaster := events.NewBroadcaster(w.sink)
-	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
-		return fmt.Errorf("drift: cluster %q: recording events: %w", w.opts.Cluster, err)
-	}
-	defer broadcaster.Shutdown()
-
 	w.mu.Lock()
 	if w.ctx != nil {
 		w.mu.Unlock()
 		return fmt.Errorf("drift: cluster %q: watcher started twice", w.opts.Cluster)
 	}
 	w.ctx = ctx
-	w.recorder = broadcaster.NewRecorder(nil, ReportingController)
 	w.mu.Unlock()
+
+	broadcaster := events.NewBroadcaster(w.sink)
+	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
+		return fmt.Errorf("drift: cluster %q: recording events: %w", w.opts.Cluster, err)
+	}
+	defer broadcaster.Shutdown()
+	// Set before the workers start, which are its only readers.
+	w.recorder = broadcaster.NewRecorder(nil, ReportingController)
 
 	w.syncWatches(ctx)
 	var wg sync.WaitGroup
@@ -297,11 +299,12 @@ func (w *Watcher) Start(ctx context.Context) error {
 func (w *Watcher) HasSynced() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.ctx == nil || w.unmapped {
+	if w.ctx == nil {
 		return false
 	}
-	for _, kw := range w.kinds {
-		if !kw.informer.HasSynced() {
+	for _, d := range w.desired {
+		kw := w.kinds[d.obj.GroupVersionKind().GroupKind()]
+		if kw == nil || !kw.informer.HasSynced() {
 			return false
 		}
 	}
