@@ -91,3 +91,19 @@ func selectClusters(repo *schema.Repo, names []string) ([]*schema.Cluster, error
 	}
 	return out, nil
 }
+
+// RemoveCluster deletes, from a cluster the repository no longer declares, everything the
+// fleet put there, and the fleet's inventories. Removing the Cluster file was reviewed
+// like any change, so the prune guard does not hold this back; objects gitfleet did not
+// create are left alone as always.
+func RemoveCluster(ctx context.Context, fleet string, c *schema.Cluster, conn Connector, opts ApplyOptions) ClusterResult {
+	if opts.Progress == nil {
+		opts.Progress = noProgress{}
+	}
+	opts.PruneGuard.AllowMassPrune = true
+	a, err := newClusterApplier(ctx, fleet, c, conn, opts)
+	if err != nil {
+		return ClusterResult{Cluster: c.Metadata.Name, Err: err}
+	}
+	return a.apply(ctx, render.ClusterResult{Cluster: c.Metadata.Name}, true)
+}

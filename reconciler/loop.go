@@ -29,9 +29,9 @@ type GitSource interface {
 
 // StatusWriter commits status files to the repository.
 type StatusWriter interface {
-	// WriteStatus commits the files (nil content deletes) with the message, unless
-	// nothing changed; it never force-pushes.
-	WriteStatus(ctx context.Context, files map[string][]byte, message string) (commit string, changed bool, err error)
+	// WriteStatus commits the files (nil content deletes) with the message to branch (""
+	// means the fleet's branch), unless nothing changed; it never force-pushes.
+	WriteStatus(ctx context.Context, files map[string][]byte, message, branch string) (commit string, changed bool, err error)
 }
 
 // LoopOptions configure the long-running reconcile loop.
@@ -83,12 +83,14 @@ type Loop struct {
 	// drift is the drift seen per cluster since the applied revision was first applied.
 	drift       map[string][]status.Drift
 	driftNotice chan struct{}
+	// leaving are clusters removed from the repository whose objects are not pruned yet.
+	leaving map[string]*schema.Cluster
 	watchers    *driftWatchers
 }
 
 // NewLoop makes a loop; Start runs it.
 func NewLoop(opts LoopOptions) *Loop {
-	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), driftNotice: make(chan struct{}, 1), drift: map[string][]status.Drift{}}
+	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), driftNotice: make(chan struct{}, 1), drift: map[string][]status.Drift{}, leaving: map[string]*schema.Cluster{}}
 	if opts.WatchDrift {
 		l.watchers = &driftWatchers{conn: opts.Connector, opts: opts.Apply, onDrift: l.onDrift}
 	}
@@ -270,6 +272,7 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	if err != nil {
 		return "", err
 	}
+	removed := l.removeClusters(ctx, repo, opts)
 	l.opts.Metrics.observe(results, time.Since(start))
 	if l.watchers != nil {
 		l.watchers.update(ctx, repo, results)
@@ -290,7 +293,44 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	}
 	l.applied, l.seen, l.repo, l.last, l.lastBusiness, l.retry = head, head, repo, clusters, businesses, failing
 	l.mu.Unlock()
-	return OutcomeApplied, l.writeStatus(ctx, clusters, businesses)
+	return OutcomeApplied, l.writeStatus(ctx, clusters, businesses, removed...)
+}
+
+// removeClusters cleans the clusters the previous revision declared and this one does not
+// (and those whose cleaning failed before: it is retried each reconcile), and returns the
+// names of those cleaned (their status files are deleted).
+func (l *Loop) removeClusters(ctx context.Context, repo *schema.Repo, opts ApplyOptions) []string {
+	l.mu.Lock()
+	if l.repo != nil {
+		for _, c := range l.repo.Clusters {
+			if repo.Cluster(c.Metadata.Name) == nil {
+				l.leaving[c.Metadata.Name] = c
+			}
+		}
+	}
+	leaving := make([]*schema.Cluster, 0, len(l.leaving))
+	for name, c := range l.leaving {
+		if repo.Cluster(name) != nil {
+			delete(l.leaving, name) // declared again before it was cleaned
+			continue
+		}
+		leaving = append(leaving, c)
+	}
+	l.mu.Unlock()
+	var removed []string
+	for _, c := range leaving {
+		res := RemoveCluster(ctx, repo.Fleet.Metadata.Name, c, l.opts.Connector, opts)
+		if err := errors.Join(res.Errors()...); err != nil {
+			opts.Log.Error(err, "removing a cluster's objects failed; retried at the next reconcile", "cluster", c.Metadata.Name)
+			continue
+		}
+		opts.Log.Info("cluster removed from the fleet, its objects pruned", "cluster", c.Metadata.Name, "pruned", res.Counts().Pruned)
+		removed = append(removed, c.Metadata.Name)
+		l.mu.Lock()
+		delete(l.leaving, c.Metadata.Name)
+		l.mu.Unlock()
+	}
+	return removed
 }
 
 // statuses builds each cluster's status, carrying over the previous status of clusters
@@ -310,7 +350,7 @@ func (l *Loop) statuses(files fs.FS, results []ClusterResult, head string) []sta
 	return out
 }
 
-func (l *Loop) writeStatus(ctx context.Context, clusters []status.Cluster, businesses []status.Business) error {
+func (l *Loop) writeStatus(ctx context.Context, clusters []status.Cluster, businesses []status.Business, removed ...string) error {
 	if l.opts.Status == nil {
 		return nil
 	}
@@ -318,7 +358,16 @@ func (l *Loop) writeStatus(ctx context.Context, clusters []status.Cluster, busin
 	if err != nil {
 		return err
 	}
-	commit, changed, err := l.opts.Status.WriteStatus(ctx, files, status.Message(clusters))
+	for _, name := range removed {
+		files["status/clusters/"+name+".yaml"] = nil // the cluster left the fleet.
+	}
+	l.mu.Lock()
+	branch := ""
+	if l.repo != nil {
+		branch = l.repo.Fleet.Spec.StatusBranch
+	}
+	l.mu.Unlock()
+	commit, changed, err := l.opts.Status.WriteStatus(ctx, files, status.Message(clusters), branch)
 	if err != nil {
 		return fmt.Errorf("writing the status commit: %w", err)
 	}

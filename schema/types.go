@@ -59,6 +59,9 @@ type FleetSpec struct {
 	// HealthTimeout bounds how long an apply waits for the applied objects to become
 	// healthy before it reports them as still progressing.
 	HealthTimeout Duration `yaml:"healthTimeout,omitempty" json:"healthTimeout,omitempty"`
+	// StatusBranch receives gitfleet's status commits; empty means the fleet's own branch.
+	// A separate branch keeps status out of the fleet's history.
+	StatusBranch string `yaml:"statusBranch,omitempty" json:"statusBranch,omitempty"`
 	// DriftNotify says who hears about drift (objects changed or deleted outside
 	// gitfleet), as an AlertPolicy names its receivers: receiver groups and channel +
 	// template pairs. Without it drift is still logged, counted, recorded as an Event and

@@ -56,7 +56,7 @@ with the secret in --webhook-secret-env: POST /hooks/github, /hooks/gitlab or
 	f := cmd.Flags()
 	f.StringVar(&o.repoURL, "repo-url", "", "fleet repository: https://, ssh://, git@host:path or file://")
 	f.StringVar(&o.branch, "branch", o.branch, "branch to follow")
-	f.StringVar(&o.statusBranch, "status-branch", "", "branch for status commits (default: the followed branch)")
+	f.StringVar(&o.statusBranch, "status-branch", "", "branch for status commits (default: the Fleet's spec.statusBranch, else the followed branch)")
 	f.StringVar(&o.cacheDir, "cache-dir", o.cacheDir, "where the repository clone is kept between restarts")
 	f.StringVar(&o.gitTokenEnv, "git-token-env", "", "environment variable holding the HTTPS token")
 	f.StringVar(&o.gitUsername, "git-username", "", "HTTPS username (default git) or SSH login")
@@ -141,8 +141,12 @@ type statusWriter struct {
 	opts gitsource.StatusOptions
 }
 
-func (w statusWriter) WriteStatus(ctx context.Context, files map[string][]byte, message string) (string, bool, error) {
-	return w.src.WriteStatus(ctx, files, message, w.opts)
+func (w statusWriter) WriteStatus(ctx context.Context, files map[string][]byte, message, branch string) (string, bool, error) {
+	opts := w.opts
+	if opts.Branch == "" {
+		opts.Branch = branch // --status-branch wins over the Fleet's spec.statusBranch.
+	}
+	return w.src.WriteStatus(ctx, files, message, opts)
 }
 
 func gitAuth(o serveOptions) (gitsource.Auth, error) {

@@ -3,10 +3,12 @@ package drift_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -290,6 +292,12 @@ func TestUnmanagedChangesAreNotDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Telling these writes apart costs no request: no GET, no dry run.
+	before := f.requests.Load()
+	time.Sleep(quiet)
+	if n := f.requests.Load() - before; n != 0 {
+		t.Errorf("the watcher sent %d request(s) for writes that are not drift", n)
+	}
 	f.barrier("sentinel")
 	f.drifts.requireNone(t)
 }
@@ -369,7 +377,13 @@ type fixture struct {
 	ssa       *ssa.ResourceManager
 	w         *drift.Watcher
 	drifts    *driftLog
+	// requests counts the watcher's requests to the API server, watches excepted.
+	requests atomic.Int64
 }
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func newFixture(t *testing.T, name string) *fixture {
 	t.Helper()
@@ -405,7 +419,17 @@ func (f *fixture) start(correct func(string) bool, apps map[string][]*unstructur
 	for _, objs := range apps {
 		f.apply(objs...)
 	}
-	w, err := drift.New(env.Cluster(cluster).RESTConfig(), drift.Options{
+	cfg := env.Cluster(cluster).RESTConfig()
+	// Counts the watcher's requests other than its watches.
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(r *http.Request) (*http.Response, error) {
+			if r.URL.Query().Get("watch") != "true" {
+				f.requests.Add(1)
+			}
+			return rt.RoundTrip(r)
+		})
+	})
+	w, err := drift.New(cfg, drift.Options{
 		Cluster: cluster, Fleet: f.fleet, FieldManager: "gitfleet",
 		Correct: correct, OnDrift: f.drifts.add, Log: testr.New(t),
 	})

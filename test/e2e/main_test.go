@@ -17,8 +17,9 @@ var env *harness.Env
 const (
 	alpha = "alpha"
 	beta  = "beta"
+	gamma = "gamma"
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(harness.RunMain(m, harness.Options{Clusters: []string{alpha, beta}}, &env))
+	os.Exit(harness.RunMain(m, harness.Options{Clusters: []string{alpha, beta, gamma}}, &env))
 }

@@ -77,8 +77,10 @@ func (r *remoteFleet) loop(interval time.Duration) (*reconciler.Loop, *gitsource
 
 type statusWriter struct{ src *gitsource.Source }
 
-func (w statusWriter) WriteStatus(ctx context.Context, files map[string][]byte, message string) (string, bool, error) {
-	return w.src.WriteStatus(ctx, files, message, gitsource.DefaultStatusOptions())
+func (w statusWriter) WriteStatus(ctx context.Context, files map[string][]byte, message, branch string) (string, bool, error) {
+	opts := gitsource.DefaultStatusOptions()
+	opts.Branch = branch
+	return w.src.WriteStatus(ctx, files, message, opts)
 }
 
 // remoteStatus reads a cluster's status file from the bare repository's main branch.
