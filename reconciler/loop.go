@@ -84,8 +84,8 @@ type Loop struct {
 	drift       map[string][]status.Drift
 	driftNotice chan struct{}
 	// leaving are clusters removed from the repository whose objects are not pruned yet.
-	leaving map[string]*schema.Cluster
-	watchers    *driftWatchers
+	leaving  map[string]*schema.Cluster
+	watchers *driftWatchers
 }
 
 // NewLoop makes a loop; Start runs it.
