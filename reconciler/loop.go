@@ -77,9 +77,13 @@ type Loop struct {
 	lastBusiness  []status.Business
 	// ctx is the loop's context, for work started by drift events.
 	ctx context.Context
-	// retry is set when the last apply left a cluster failing: the next reconcile applies
-	// again even if the repository did not change.
-	retry bool
+	// retry is set when the last apply left a cluster failing: a reconcile applies again
+	// even if the repository did not change, once retryAt has passed. failures counts the
+	// failing applies in a row, doubling the wait each time (5 s, 10 s, ... up to the
+	// interval), so a cluster that is down is not hammered by every push webhook.
+	retry    bool
+	retryAt  time.Time
+	failures int
 	// drift is the drift seen per cluster since the applied revision was first applied.
 	drift       map[string][]status.Drift
 	driftNotice chan struct{}
@@ -226,7 +230,7 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 		return OutcomeFetchFailed, fmt.Errorf("fetching the fleet repository: %w", err)
 	}
 	l.mu.Lock()
-	applied, retry := l.applied, l.retry
+	applied, retry := l.applied, l.retry && !time.Now().Before(l.retryAt)
 	l.mu.Unlock()
 	if applied != "" && !periodic && !retry {
 		if head == applied {
@@ -290,6 +294,12 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	l.mu.Lock()
 	for i := range clusters {
 		clusters[i].Drift = l.drift[clusters[i].Cluster]
+	}
+	if failing {
+		l.failures++
+		l.retryAt = time.Now().Add(retryBackoff(l.failures, l.opts.Interval))
+	} else {
+		l.failures = 0
 	}
 	l.applied, l.seen, l.repo, l.last, l.lastBusiness, l.retry = head, head, repo, clusters, businesses, failing
 	l.mu.Unlock()
@@ -415,4 +425,13 @@ func short(rev string) string {
 		return rev[:7]
 	}
 	return rev
+}
+
+// retryBackoff is the wait before re-applying after n failed applies in a row.
+func retryBackoff(n int, interval time.Duration) time.Duration {
+	d := 5 * time.Second << min(n-1, 10)
+	if interval > 0 && d > interval {
+		d = interval
+	}
+	return d
 }

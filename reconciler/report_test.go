@@ -3,6 +3,7 @@ package reconciler
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/google/go-cmp/cmp"
@@ -31,5 +32,13 @@ func TestClusterStatus(t *testing.T) {
 	broken.Apps = append(broken.Apps, AppResult{App: "bad", Health: Unknown, Err: errors.New("kustomize build failed")})
 	if got := ClusterStatus(broken, "rev4", nil); got.Phase != status.Degraded || got.Revision != "rev4" {
 		t.Errorf("an App that failed to render: phase %s revision %s, want Degraded at rev4", got.Phase, got.Revision)
+	}
+}
+
+func TestRetryBackoff(t *testing.T) {
+	for n, want := range map[int]time.Duration{1: 5 * time.Second, 2: 10 * time.Second, 4: 40 * time.Second, 9: 5 * time.Minute, 50: 5 * time.Minute} {
+		if got := retryBackoff(n, 5*time.Minute); got != want {
+			t.Errorf("retryBackoff(%d) = %s, want %s", n, got, want)
+		}
 	}
 }
