@@ -22,9 +22,20 @@ type driftWatchers struct {
 	opts    ApplyOptions
 	onDrift func(driftwatch.Event)
 
-	mu       sync.Mutex
-	watchers map[string]*driftwatch.Watcher
-	policy   map[string]bool // App -> correct
+	mu          sync.Mutex
+	watchers    map[string]*driftwatch.Watcher
+	policy      map[string]bool // App -> correct
+	lastDesired map[string]map[string][]*unstructured.Unstructured
+}
+
+// pause stops drift reports on every cluster while gitfleet applies and prunes: its own
+// deletions are not drift.
+func (d *driftWatchers) pause() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, w := range d.watchers {
+		w.Pause()
+	}
 }
 
 // update points every reachable cluster's watcher at what was just applied there.
@@ -32,6 +43,7 @@ func (d *driftWatchers) update(ctx context.Context, repo *schema.Repo, results [
 	d.mu.Lock()
 	if d.watchers == nil {
 		d.watchers = map[string]*driftwatch.Watcher{}
+		d.lastDesired = map[string]map[string][]*unstructured.Unstructured{}
 	}
 	d.policy = map[string]bool{}
 	for _, a := range repo.Apps {
@@ -40,7 +52,14 @@ func (d *driftWatchers) update(ctx context.Context, repo *schema.Repo, results [
 	d.mu.Unlock()
 	for _, r := range results {
 		if r.Err != nil {
-			continue // unreachable: its watcher, if any, keeps the last desired state.
+			// Unreachable: its watcher, if any, resumes with the last desired state.
+			d.mu.Lock()
+			w, ok := d.watchers[r.Cluster]
+			d.mu.Unlock()
+			if ok {
+				w.SetDesired(d.lastDesired[r.Cluster])
+			}
+			continue
 		}
 		w, err := d.watcher(ctx, repo, r.Cluster)
 		if err != nil {
@@ -49,10 +68,17 @@ func (d *driftWatchers) update(ctx context.Context, repo *schema.Repo, results [
 		}
 		apps := map[string][]*unstructured.Unstructured{}
 		for _, a := range r.Apps {
-			if a.Err == nil {
+			switch {
+			case a.Err == nil:
 				apps[a.App] = a.Applied
+			case d.lastDesired[r.Cluster] != nil:
+				// Not applied this time (a render failure): it keeps what it had.
+				apps[a.App] = d.lastDesired[r.Cluster][a.App]
 			}
 		}
+		d.mu.Lock()
+		d.lastDesired[r.Cluster] = apps
+		d.mu.Unlock()
 		w.SetDesired(apps)
 	}
 }

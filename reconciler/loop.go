@@ -272,6 +272,9 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	if opts.HealthTimeout == 0 {
 		opts.HealthTimeout = repo.Fleet.Spec.HealthTimeout.Duration
 	}
+	if l.watchers != nil {
+		l.watchers.pause() // gitfleet's own prunes are not drift.
+	}
 	results, err := Apply(ctx, repo, renderer, l.opts.Connector, opts)
 	if err != nil {
 		return "", err

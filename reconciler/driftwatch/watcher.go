@@ -78,6 +78,20 @@ type Watcher struct {
 	watching map[schema.GroupVersionResource]context.CancelFunc
 	pending  map[string]*time.Timer
 	ctx      context.Context
+	// paused is set while gitfleet itself applies and prunes: its deletions of pruned
+	// objects are not drift, and the desired state is about to change.
+	paused bool
+}
+
+// Pause stops reporting drift until the next SetDesired: call it before an apply.
+func (w *Watcher) Pause() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.paused = true
+	for key, t := range w.pending {
+		t.Stop()
+		delete(w.pending, key)
+	}
 }
 
 type desired struct {
@@ -107,6 +121,7 @@ func (w *Watcher) Start(ctx context.Context) {
 // SetDesired replaces what the cluster must hold: per App, the objects as applied.
 func (w *Watcher) SetDesired(apps map[string][]*unstructured.Unstructured) {
 	w.mu.Lock()
+	w.paused = false
 	w.desired = map[string]desired{}
 	for app, objs := range apps {
 		for _, o := range objs {
@@ -175,7 +190,7 @@ func (w *Watcher) observe(obj any, change Change) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, managed := w.desired[key]; !managed {
+	if _, managed := w.desired[key]; !managed || w.paused {
 		return
 	}
 	if t, ok := w.pending[key]; ok {
@@ -188,10 +203,10 @@ func (w *Watcher) observe(obj any, change Change) {
 func (w *Watcher) check(key string, change Change, by string) {
 	w.mu.Lock()
 	d, ok := w.desired[key]
-	ctx := w.ctx
+	ctx, paused := w.ctx, w.paused
 	delete(w.pending, key)
 	w.mu.Unlock()
-	if !ok || ctx == nil || ctx.Err() != nil {
+	if !ok || paused || ctx == nil || ctx.Err() != nil {
 		return
 	}
 	ev := Event{Cluster: w.opts.Cluster, App: d.app, Object: key, Change: change, By: by}

@@ -108,6 +108,15 @@ func TestServeDrift(t *testing.T) {
 			t.Errorf("status drift[%d] = %+v, want %+v", i, st.Drift[i], d)
 		}
 	}
+
+	// gitfleet's own prune is not drift: the pruned object stays deleted.
+	r.push(map[string]string{"apps/web/kustomization.yaml": kustomization("ns.yaml"), "apps/web/cm.yaml": ""})
+	loop.Trigger()
+	eventually(t, 10*time.Second, "web's ConfigMap to be pruned", func() bool { return configMapValue(t, alpha, "drift", "web") == "" })
+	time.Sleep(time.Second)
+	if v := configMapValue(t, alpha, "drift", "web"); v != "" {
+		t.Errorf("the pruned ConfigMap came back with %q: the drift watch took gitfleet's prune for drift", v)
+	}
 }
 
 // driftLoop is r.loop with drift watches and notifications through the fleet's channels.
