@@ -22,19 +22,29 @@ type binaries struct {
 	stageFiles []string // kwok Stage YAMLs, passed to kwok as --config
 }
 
+// ToolsDir is where `make tools` puts the binaries test/tools builds (kube-apiserver, etcd,
+// kwok, kubectl, kustomize, helm, ...): $GITFLEET_TOOLS_BIN, else .tools/bin at the root of
+// the gitfleet module above the working directory.
+func ToolsDir() (string, error) {
+	if dir := os.Getenv(toolsBinEnv); dir != "" {
+		return dir, nil
+	}
+	root, err := findRepoRoot()
+	if err != nil {
+		return "", fmt.Errorf("harness: cannot locate .tools/bin (set Options.BinDir or $%s): %w", toolsBinEnv, err)
+	}
+	return filepath.Join(root, ".tools", "bin"), nil
+}
+
 // findBinaries resolves Options.BinDir and checks up front that every binary the options need
 // is there, so that a missing `make tools` is reported as such rather than as a failed start.
 func findBinaries(opts Options) (binaries, error) {
 	dir := opts.BinDir
 	if dir == "" {
-		dir = os.Getenv(toolsBinEnv)
-	}
-	if dir == "" {
-		root, err := findRepoRoot()
-		if err != nil {
-			return binaries{}, fmt.Errorf("harness: cannot locate .tools/bin (set Options.BinDir or $%s): %w", toolsBinEnv, err)
+		var err error
+		if dir, err = ToolsDir(); err != nil {
+			return binaries{}, err
 		}
-		dir = filepath.Join(root, ".tools", "bin")
 	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {

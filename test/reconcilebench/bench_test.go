@@ -2,9 +2,6 @@ package reconcilebench
 
 import (
 	"context"
-	"io/fs"
-	"slices"
-	"time"
 
 	"fmt"
 	"net/http"
@@ -17,8 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -272,81 +267,11 @@ func rawApply(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstru
 	return first
 }
 
-// toolsBin finds the harness binaries, as the harness does.
+// toolsBin finds the harness binaries.
 func toolsBin(b *testing.B) string {
-	if dir := os.Getenv("GITFLEET_TOOLS_BIN"); dir != "" {
-		return dir
-	}
-	wd, _ := os.Getwd()
-	for dir := wd; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, ".tools", "bin", "kubectl")); err == nil {
-			return filepath.Join(dir, ".tools", "bin")
-		}
-	}
-	b.Fatal("kubectl not found in .tools/bin: run make tools")
-	return ""
-}
-
-// BenchmarkDriftDetection edits managed objects by hand, one after the other, and reports
-// how long the reconciler takes to put each back, median and worst (goal: under 2 s).
-func BenchmarkDriftDetection(b *testing.B) {
-	env := harness.StartT(b, harness.Options{Clusters: []string{"d0"}})
-	inner, err := reconciler.NewKubeconfigConnector(env.Kubeconfig)
+	dir, err := harness.ToolsDir()
 	if err != nil {
-		b.Fatal(err)
+		b.Fatalf("%v: run make tools", err)
 	}
-	_, _, files := fleetFiles(b, env, "drift")
-	ctx, cancel := context.WithCancel(b.Context())
-	defer cancel()
-	loop := reconciler.NewLoop(reconciler.LoopOptions{Source: staticSource{files}, Connector: inner, Apply: reconciler.DefaultApplyOptions(), WatchDrift: true})
-	if _, err := loop.ReconcileOnce(ctx); err != nil {
-		b.Fatal(err)
-	}
-	time.Sleep(time.Second)
-	c, err := client.New(env.Cluster("d0").RESTConfig(), client.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Run("gitfleet", func(b *testing.B) {
-		var took []time.Duration
-		i := 0
-		for b.Loop() {
-			name := fmt.Sprintf("cm-%04d", i%(objectsPerCluster-1))
-			i++
-			var cm corev1.ConfigMap
-			if err := c.Get(ctx, client.ObjectKey{Namespace: "drift", Name: name}, &cm); err != nil {
-				b.Fatal(err)
-			}
-			want := cm.Data["index"]
-			cm.Data["index"] = "edited"
-			start := time.Now()
-			if err := c.Update(ctx, &cm, client.FieldOwner("kubectl-edit")); err != nil {
-				b.Fatal(err)
-			}
-			for {
-				if err := c.Get(ctx, client.ObjectKey{Namespace: "drift", Name: name}, &cm); err == nil && cm.Data["index"] == want {
-					break
-				}
-				if time.Since(start) > 30*time.Second {
-					b.Fatalf("%s was not corrected within 30 s", name)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			took = append(took, time.Since(start))
-		}
-		slices.Sort(took)
-		b.ReportMetric(float64(took[len(took)/2].Milliseconds()), "median-ms")
-		b.ReportMetric(float64(took[len(took)-1].Milliseconds()), "worst-ms")
-	})
-}
-
-// staticSource serves one revision to a loop, for benchmarks without git.
-type staticSource struct{ files fs.FS }
-
-func (s staticSource) Fetch(context.Context) (string, error) { return "bench", nil }
-
-func (s staticSource) Snapshot(context.Context, string) (fs.FS, error) { return s.files, nil }
-
-func (s staticSource) ChangedPaths(context.Context, string, string) ([]string, error) {
-	return nil, nil
+	return dir
 }

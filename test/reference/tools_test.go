@@ -1,20 +1,17 @@
 package reference
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// toolsBinEnv names the directory with the reference binaries; the Makefile sets it.
-const toolsBinEnv = "GITFLEET_TOOLS_BIN"
+	"gitfleet.dev/gitfleet/test/harness"
+)
 
 // tools runs the reference binaries with an environment of their own: Helm reads and writes
 // its configuration, cache and registry files under HELM_*_HOME and would otherwise read the
@@ -30,13 +27,9 @@ type tools struct {
 // comparison that silently does not run proves nothing.
 func findTools(tb testing.TB) *tools {
 	tb.Helper()
-	dir := os.Getenv(toolsBinEnv)
-	if dir == "" {
-		root, err := moduleRoot()
-		if err != nil {
-			tb.Fatalf("cannot locate the reference binaries (set $%s or run from the repository): %v; run make tools", toolsBinEnv, err)
-		}
-		dir = filepath.Join(root, ".tools", "bin")
+	dir, err := harness.ToolsDir()
+	if err != nil {
+		tb.Fatalf("cannot locate the reference binaries: %v; run make tools", err)
 	}
 	t := &tools{}
 	for name, dst := range map[string]*string{"kustomize": &t.kustomize, "helm": &t.helm} {
@@ -78,42 +71,6 @@ type toolError struct {
 
 func (e *toolError) Error() string { return fmt.Sprintf("%s: %v: %s", e.cmd, e.err, e.stderr) }
 func (e *toolError) Unwrap() error { return e.err }
-
-const gitfleetModule = "gitfleet.dev/gitfleet"
-
-// moduleRoot walks up from the working directory (the package directory under go test) to
-// the go.mod of the gitfleet module; nested modules such as test/tools are passed over.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if modulePath(filepath.Join(dir, "go.mod")) == gitfleetModule {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod of module " + gitfleetModule + " above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func modulePath(gomod string) string {
-	f, err := os.Open(gomod)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(s.Text()), "module "); ok {
-			return strings.Trim(strings.TrimSpace(rest), `"`)
-		}
-	}
-	return ""
-}
 
 // helmModuleDir is where the module cache holds the helm.sh/helm/v3 version gitfleet builds
 // with; its test charts are inputs here. They are read from there at test time, never copied
