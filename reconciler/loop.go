@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sort"
 	"sync"
 	"time"
 
@@ -77,13 +78,11 @@ type Loop struct {
 	lastBusiness  []status.Business
 	// ctx is the loop's context, for work started by drift events.
 	ctx context.Context
-	// retry is set when the last apply left a cluster failing: a reconcile applies again
-	// even if the repository did not change, once retryAt has passed. failures counts the
-	// failing applies in a row, doubling the wait each time (5 s, 10 s, ... up to the
-	// interval), so a cluster that is down is not hammered by every push webhook.
-	retry    bool
-	retryAt  time.Time
-	failures int
+	// backoff holds the clusters whose last apply failed: each is applied again, alone,
+	// once its wait has passed, even if the repository did not change. The wait doubles
+	// with each failure in a row (5 s, 10 s, ... up to the interval), so a cluster that is
+	// down is not hammered by every push webhook, and the others are not held up by it.
+	backoff map[string]clusterBackoff
 	// drift is the drift seen per cluster since the applied revision was first applied.
 	drift       map[string][]status.Drift
 	driftNotice chan struct{}
@@ -94,7 +93,7 @@ type Loop struct {
 
 // NewLoop makes a loop; Start runs it.
 func NewLoop(opts LoopOptions) *Loop {
-	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), driftNotice: make(chan struct{}, 1), drift: map[string][]status.Drift{}, leaving: map[string]*schema.Cluster{}}
+	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), driftNotice: make(chan struct{}, 1), drift: map[string][]status.Drift{}, leaving: map[string]*schema.Cluster{}, backoff: map[string]clusterBackoff{}}
 	if opts.WatchDrift {
 		l.watchers = &driftWatchers{conn: opts.Connector, opts: opts.Apply, onDrift: l.onDrift}
 	}
@@ -230,19 +229,30 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 		return OutcomeFetchFailed, fmt.Errorf("fetching the fleet repository: %w", err)
 	}
 	l.mu.Lock()
-	applied, retry := l.applied, l.retry && !time.Now().Before(l.retryAt)
+	applied, due := l.applied, l.dueRetries(time.Now())
 	l.mu.Unlock()
-	if applied != "" && !periodic && !retry {
-		if head == applied {
-			return OutcomeUpToDate, nil
+	// retryOnly: the repository did not change; only clusters whose back-off has passed
+	// are applied again.
+	retryOnly := false
+	if applied != "" && !periodic {
+		outcome := OutcomeUpToDate
+		if head != applied {
+			changed, err := l.opts.Source.ChangedPaths(ctx, applied, head)
+			if err != nil || !gitsource.StatusOnly(changed) {
+				outcome = "" // a change to apply everywhere
+			} else {
+				// Our own status commit (or someone editing status/): nothing to render.
+				l.mu.Lock()
+				l.seen, l.applied = head, head
+				l.mu.Unlock()
+				outcome = OutcomeStatusOnly
+			}
 		}
-		changed, err := l.opts.Source.ChangedPaths(ctx, applied, head)
-		if err == nil && gitsource.StatusOnly(changed) {
-			// Our own status commit (or someone editing status/): nothing to render.
-			l.mu.Lock()
-			l.seen, l.applied = head, head
-			l.mu.Unlock()
-			return OutcomeStatusOnly, nil
+		if outcome != "" {
+			if len(due) == 0 {
+				return outcome, nil
+			}
+			retryOnly = true
 		}
 	}
 	files, err := l.opts.Source.Snapshot(ctx, head)
@@ -272,6 +282,9 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	if opts.HealthTimeout == 0 {
 		opts.HealthTimeout = repo.Fleet.Spec.HealthTimeout.Duration
 	}
+	if retryOnly {
+		opts.Clusters = due
+	}
 	if l.watchers != nil {
 		l.watchers.pause() // gitfleet's own prunes are not drift.
 	}
@@ -279,7 +292,10 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	if err != nil {
 		return "", err
 	}
-	removed := l.removeClusters(ctx, repo, opts)
+	var removed []string
+	if !retryOnly {
+		removed = l.removeClusters(ctx, repo, opts)
+	}
 	l.opts.Metrics.observe(results, time.Since(start))
 	if l.watchers != nil {
 		l.watchers.update(ctx, repo, results)
@@ -290,21 +306,27 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	}
 	l.mu.Unlock()
 	clusters, businesses := l.statuses(files, results, head), BusinessStatus(results)
-	failing := false
-	for _, r := range results {
-		failing = failing || len(r.Errors()) > 0
-	}
 	l.mu.Lock()
 	for i := range clusters {
 		clusters[i].Drift = l.drift[clusters[i].Cluster]
 	}
-	if failing {
-		l.failures++
-		l.retryAt = time.Now().Add(retryBackoff(l.failures, l.opts.Interval))
-	} else {
-		l.failures = 0
+	if retryOnly {
+		// Only some clusters were applied: the others keep their status, and quota usage
+		// is refreshed at the next full reconcile.
+		clusters, businesses = mergeStatuses(l.last, clusters), l.lastBusiness
 	}
-	l.applied, l.seen, l.repo, l.last, l.lastBusiness, l.retry = head, head, repo, clusters, businesses, failing
+	now := time.Now()
+	for _, r := range results {
+		if len(r.Errors()) == 0 {
+			delete(l.backoff, r.Cluster)
+			continue
+		}
+		b := l.backoff[r.Cluster]
+		b.failures++
+		b.next = now.Add(retryBackoff(b.failures, l.opts.Interval))
+		l.backoff[r.Cluster] = b
+	}
+	l.applied, l.seen, l.repo, l.last, l.lastBusiness = head, head, repo, clusters, businesses
 	l.mu.Unlock()
 	return OutcomeApplied, l.writeStatus(ctx, clusters, businesses, removed...)
 }
@@ -428,6 +450,42 @@ func short(rev string) string {
 		return rev[:7]
 	}
 	return rev
+}
+
+// clusterBackoff is a failing cluster's retry state.
+type clusterBackoff struct {
+	failures int
+	next     time.Time
+}
+
+// dueRetries lists the failing clusters whose wait has passed. Callers hold l.mu.
+func (l *Loop) dueRetries(now time.Time) []string {
+	var due []string
+	for name, b := range l.backoff {
+		if !now.Before(b.next) {
+			due = append(due, name)
+		}
+	}
+	sort.Strings(due)
+	return due
+}
+
+// mergeStatuses replaces, in the full list, the statuses of the clusters just applied.
+func mergeStatuses(all, applied []status.Cluster) []status.Cluster {
+	out := append([]status.Cluster(nil), all...)
+	for _, a := range applied {
+		found := false
+		for i := range out {
+			if out[i].Cluster == a.Cluster {
+				out[i], found = a, true
+			}
+		}
+		if !found {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Cluster < out[j].Cluster })
+	return out
 }
 
 // retryBackoff is the wait before re-applying after n failed applies in a row.

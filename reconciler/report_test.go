@@ -42,3 +42,15 @@ func TestRetryBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeStatuses(t *testing.T) {
+	all := []status.Cluster{{Cluster: "a", Phase: status.Synced}, {Cluster: "b", Phase: status.Unreachable}}
+	got := mergeStatuses(all, []status.Cluster{{Cluster: "b", Phase: status.Synced}})
+	want := []status.Cluster{{Cluster: "a", Phase: status.Synced}, {Cluster: "b", Phase: status.Synced}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("merged (-want +got):\n%s", diff)
+	}
+	if all[1].Phase != status.Unreachable {
+		t.Error("mergeStatuses changed its input")
+	}
+}
