@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -29,6 +30,7 @@ type serveOptions struct {
 	noStatus                                bool
 	server                                  reconciler.ServerOptions
 	allowMassPrune, verbose                 bool
+	once                                    bool
 }
 
 func newServeCommand() *cobra.Command {
@@ -75,6 +77,7 @@ with the secret in --webhook-secret-env: POST /hooks/github, /hooks/gitlab or
 	f.StringVar(&o.server.WebhookAddr, "webhook-bind-address", o.server.WebhookAddr, "address of the push webhooks (0 disables)")
 	f.BoolVar(&o.allowMassPrune, "allow-mass-prune", false, "allow pruning more than half of a cluster's managed objects")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every reconcile")
+	f.BoolVar(&o.once, "once", false, "reconcile once (fetch, apply, commit status) and exit, without leader election, webhooks or drift watches: for CI jobs and trying gitfleet out")
 	return cmd
 }
 
@@ -87,6 +90,9 @@ func runServe(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	log := newLogger(os.Stderr, true)
+	if o.once && !o.verbose {
+		log = logr.Discard()
+	}
 	srcOpts := gitsource.DefaultOptions()
 	srcOpts.URL, srcOpts.Branch, srcOpts.CacheDir, srcOpts.Auth, srcOpts.Log = o.repoURL, o.branch, o.cacheDir, auth, log
 	src, err := gitsource.New(srcOpts)
@@ -96,6 +102,9 @@ func runServe(ctx context.Context, o serveOptions) error {
 	conn, err := reconciler.NewKubeconfigConnector(o.kubeconfig)
 	if err != nil {
 		return err
+	}
+	if o.once {
+		return serveOnce(ctx, o, src, conn, log)
 	}
 	management, err := managementConfig(o.managementKubeconfig)
 	if err != nil {
@@ -211,4 +220,26 @@ func secretReader(cfg *rest.Config, namespace string) (func(ctx context.Context,
 		}
 		return v, nil
 	}, nil
+}
+
+// serveOnce runs one reconcile of the loop, with its status commit.
+func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn reconciler.Connector, log logr.Logger) error {
+	apply := reconciler.DefaultApplyOptions()
+	apply.PruneGuard.AllowMassPrune = o.allowMassPrune
+	apply.HealthTimeout = 0
+	if o.verbose {
+		apply.Log = log
+	}
+	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply}
+	if !o.noStatus {
+		statusOpts := gitsource.DefaultStatusOptions()
+		statusOpts.Branch = o.statusBranch
+		loopOpts.Status = statusWriter{src: src, opts: statusOpts}
+	}
+	outcome, err := reconciler.NewLoop(loopOpts).ReconcileOnce(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("reconciled %s: %s\n", o.repoURL, outcome)
+	return nil
 }

@@ -87,7 +87,25 @@ func run(ctx context.Context, gitfleet, example string) error {
 	}
 
 	step("Applying the same commit again changes nothing")
-	return runCommand(ctx, gitfleet, "apply", "--repo", repoDir, "--kubeconfig", env.Kubeconfig)
+	if err := runCommand(ctx, gitfleet, "apply", "--repo", repoDir, "--kubeconfig", env.Kubeconfig); err != nil {
+		return err
+	}
+
+	step("One reconcile as gitfleet serve runs it, against a git server, with its status commit")
+	bare := filepath.Join(work, "fleet.git")
+	if out, err := exec.CommandContext(ctx, "git", "clone", "--quiet", "--bare", repoDir, bare).CombinedOutput(); err != nil {
+		return fmt.Errorf("git clone --bare: %v\n%s", err, out)
+	}
+	if err := runCommand(ctx, gitfleet, "serve", "--once", "--repo-url", "file://"+bare, "--branch", "master",
+		"--kubeconfig", env.Kubeconfig, "--cache-dir", filepath.Join(work, "cache")); err != nil {
+		return err
+	}
+	log, err := exec.CommandContext(ctx, "git", "--git-dir", bare, "log", "--format=   %h %an: %s", "-2").Output()
+	if err != nil {
+		return fmt.Errorf("git log: %w", err)
+	}
+	fmt.Printf("   the git server's history now:\n%s", log)
+	return runCommand(ctx, gitfleet, "status", bare)
 }
 
 func step(s string) { fmt.Printf("\n==> %s\n", s) }
