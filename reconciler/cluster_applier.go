@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
@@ -21,6 +22,9 @@ import (
 // clusterApplier applies Apps to one member cluster.
 type clusterApplier struct {
 	cluster string
+	// restConfig and httpClient are the connection, reused by the cluster's drift watch.
+	restConfig *rest.Config
+	httpClient *http.Client
 	// fleet is the Fleet's name: inventories and prunes are scoped to it.
 	fleet   string
 	client  client.Client
@@ -59,11 +63,13 @@ func newClusterApplier(ctx context.Context, fleet string, c *schema.Cluster, con
 	manager := ssa.NewResourceManager(cl, poller, ssa.Owner{Field: FieldManager, Group: "gitfleet.dev"})
 	manager.SetConcurrency(opts.ObjectConcurrency)
 	return &clusterApplier{
-		cluster: name,
-		fleet:   fleet,
-		client:  cl,
-		manager: manager,
-		opts:    opts,
+		cluster:    name,
+		restConfig: cfg,
+		httpClient: httpClient,
+		fleet:      fleet,
+		client:     cl,
+		manager:    manager,
+		opts:       opts,
 	}, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
 
 	"gitfleet.dev/gitfleet/reconciler/driftwatch"
 	"gitfleet.dev/gitfleet/render"
@@ -102,15 +101,7 @@ func (d *driftWatchers) watcher(ctx context.Context, repo *schema.Repo, cluster 
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := d.conn.RESTConfig(c)
-	if err != nil {
-		return nil, err
-	}
-	httpClient, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, err
-	}
-	dyn, err := dynamic.NewForConfigAndClient(cfg, httpClient)
+	dyn, err := dynamic.NewForConfigAndClient(a.restConfig, a.httpClient)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %q: %w", cluster, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -29,7 +30,8 @@ func (a *clusterApplier) waitHealthy(ctx context.Context, cs *ssa.ChangeSet) Hea
 	worst := Healthy
 	for _, e := range cs.Entries {
 		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(e.ObjMetadata.GroupKind.WithVersion(groupVersionVersion(e.GroupVersion)))
+		gv, _ := schema.ParseGroupVersion(e.GroupVersion) // built by the apply engine from a valid object
+		u.SetGroupVersionKind(e.ObjMetadata.GroupKind.WithVersion(gv.Version))
 		if err := a.client.Get(ctx, client.ObjectKey{Namespace: e.ObjMetadata.Namespace, Name: e.ObjMetadata.Name}, u); err != nil {
 			worst = Unknown
 			continue
@@ -49,15 +51,6 @@ func (a *clusterApplier) waitHealthy(ctx context.Context, cs *ssa.ChangeSet) Hea
 		return Healthy
 	}
 	return worst
-}
-
-func groupVersionVersion(gv string) string {
-	for i := len(gv) - 1; i >= 0; i-- {
-		if gv[i] == '/' {
-			return gv[i+1:]
-		}
-	}
-	return gv
 }
 
 // healthPollInterval is short because the CLI waits on it; kstatus reads are cheap GETs.

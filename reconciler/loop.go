@@ -71,11 +71,12 @@ type Loop struct {
 	trigger chan struct{}
 
 	mu sync.Mutex
-	// applied is the last revision whose render was applied; seen the last fetched head.
-	applied, seen string
-	repo          *schema.Repo
-	last          []status.Cluster
-	lastBusiness  []status.Business
+	// applied is the last revision whose render was applied (or a status-only commit on
+	// top of it).
+	applied      string
+	repo         *schema.Repo
+	last         []status.Cluster
+	lastBusiness []status.Business
 	// ctx is the loop's context, for work started by drift events.
 	ctx context.Context
 	// backoff holds the clusters whose last apply failed: each is applied again, alone,
@@ -243,7 +244,7 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 			} else {
 				// Our own status commit (or someone editing status/): nothing to render.
 				l.mu.Lock()
-				l.seen, l.applied = head, head
+				l.applied = head
 				l.mu.Unlock()
 				outcome = OutcomeStatusOnly
 			}
@@ -326,7 +327,7 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 		b.next = now.Add(retryBackoff(b.failures, l.opts.Interval))
 		l.backoff[r.Cluster] = b
 	}
-	l.applied, l.seen, l.repo, l.last, l.lastBusiness = head, head, repo, clusters, businesses
+	l.applied, l.repo, l.last, l.lastBusiness = head, repo, clusters, businesses
 	l.mu.Unlock()
 	return OutcomeApplied, l.writeStatus(ctx, clusters, businesses, removed...)
 }
@@ -436,13 +437,6 @@ func (l *Loop) reportInvalid(ctx context.Context, head string, problem error) {
 			l.opts.Apply.Log.Error(err, "status commit for an invalid revision failed")
 		}
 	}
-}
-
-// Applied returns the last applied revision.
-func (l *Loop) Applied() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.applied
 }
 
 func short(rev string) string {

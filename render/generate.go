@@ -2,6 +2,8 @@ package render
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -94,12 +96,7 @@ func (r *Renderer) namespaceObjects(c *schema.Cluster) []*unstructured.Unstructu
 }
 
 func sortedResourceNames(rl schema.ResourceList) []string {
-	keys := make([]string, 0, len(rl))
-	for k := range rl {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(rl))
 }
 
 // object builds an unstructured object from its parts.

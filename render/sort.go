@@ -1,8 +1,6 @@
 package render
 
 import (
-	"sort"
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"gitfleet.dev/gitfleet/render/order"
@@ -11,5 +9,3 @@ import (
 // Sort orders objects deterministically, as they are printed and applied (see package
 // order).
 func Sort(objs []*unstructured.Unstructured) { order.Sort(objs) }
-
-func sortStrings(s []string) { sort.Strings(s) }

@@ -25,9 +25,6 @@ import (
 // anything being stored. Admission webhooks are dry runs too, so LBCF's do not stand in
 // the way of its LoadBalancerDriver.
 func TestRenderAcceptedByAPIServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a kube-apiserver")
-	}
 	env := harness.StartT(t, harness.Options{Clusters: []string{"a"}})
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
