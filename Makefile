@@ -5,7 +5,7 @@ BIN := $(CURDIR)/bin
 TOOLS_BIN := $(CURDIR)/.tools/bin
 export GITFLEET_TOOLS_BIN := $(TOOLS_BIN)
 
-.PHONY: all build tools test unit e2e demo vet fmt bench clean
+.PHONY: all build tools sysdeps test unit e2e demo vet fmt bench clean
 
 all: build
 
@@ -17,13 +17,18 @@ build:
 tools:
 	@bash test/tools/build.sh
 
+## sysdeps: the system programs the node-plugin and machine tests drive for real (Debian
+## packages): sshd for the SSH preflight tests, iptables for the CNI plugin's NAT mode
+sysdeps:
+	@bash test/tools/sysdeps.sh
+
 ## vet: static checks
 vet:
 	$(GO) vet ./...
 	@out=$$(gofmt -l cmd reconciler render schema test); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## test: every test, unit and end-to-end against real API servers, plus a short fuzz run
-test: tools vet
+test: tools sysdeps vet
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 15s ./schema/
 
@@ -32,7 +37,7 @@ demo: tools build
 	$(GO) run ./test/demo --gitfleet $(BIN)/gitfleet --example fleet-example
 
 ## bench: benchmarks, each reported as a ratio against a baseline measured in the same run
-bench: tools
+bench: tools sysdeps
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./... | $(GO) run ./test/benchreport
 
 clean:
