@@ -10,12 +10,14 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/ignore"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -141,25 +143,20 @@ func mergeValues(dst, src map[string]any) map[string]any {
 }
 
 // helmTemplate renders a chart exactly as `helm template --include-crds` would for the
-// cluster: the release manifest plus hooks (tests included), with .Capabilities set from
-// the cluster's declared version and API list. Nothing reaches a cluster or the network.
+// cluster: the chart's CRDs, the release manifest and the hooks (tests included), with
+// .Capabilities set from the cluster's declared version and API list. Nothing reaches a
+// cluster or the network.
+//
+// It runs the steps of Helm's client-only install (action.Install.RunWithContext and
+// renderResources in helm v3.22.0) itself rather than through action.Install: that path
+// parses every rendered document once more only to order them for an install and to
+// split hooks from manifests, which gitfleet, sorting objects its own way and keeping
+// hooks and manifests alike, does not need. The document boundaries are Helm's
+// (splitManifests); the reference tests compare the result with the helm binary.
 func helmTemplate(ctx context.Context, c *chart.Chart, release, namespace string, values map[string]any, cluster *schema.Cluster) ([]*unstructured.Unstructured, error) {
-	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
-	install.DryRun = true
-	install.DryRunOption = "true"
-	install.ClientOnly = true
-	install.Replace = true
-	install.IncludeCRDs = true
-	install.ReleaseName = release
-	install.Namespace = namespace
-	if v := cluster.Spec.Version; v != "" {
-		kv, err := chartutil.ParseKubeVersion("v" + strings.TrimPrefix(v, "v"))
-		if err != nil {
-			return nil, fmt.Errorf("cluster version %q: %w", v, err)
-		}
-		install.KubeVersion = kv
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	install.APIVersions = chartutil.VersionSet(cluster.Spec.APIVersions)
 	if c.Metadata.Type == "library" {
 		return nil, fmt.Errorf("chart %s is a library chart (type: library): library charts are not installable; use it as a dependency of an application chart", c.Name())
 	}
@@ -168,16 +165,113 @@ func helmTemplate(ctx context.Context, c *chart.Chart, release, namespace string
 	if err := action.CheckDependencies(c, c.Metadata.Dependencies); err != nil {
 		return nil, fmt.Errorf("chart %s: %w (vendor them with helm dependency build)", c.Name(), err)
 	}
-	rel, err := install.RunWithContext(ctx, c, values)
+	if err := chartutil.ValidateReleaseName(release); err != nil {
+		return nil, fmt.Errorf("helm template: release name %q: %w", release, err)
+	}
+	caps, err := capabilities(cluster)
+	if err != nil {
+		return nil, err
+	}
+	if err := chartutil.ProcessDependenciesWithMerge(c, values); err != nil {
+		return nil, fmt.Errorf("helm template: %w", err)
+	}
+	options := chartutil.ReleaseOptions{Name: release, Namespace: namespace, Revision: 1, IsInstall: true}
+	renderValues, err := chartutil.ToRenderValuesWithSchemaValidation(c, values, options, caps, false)
 	if err != nil {
 		return nil, fmt.Errorf("helm template: %w", err)
 	}
-	var manifests strings.Builder
-	manifests.WriteString(rel.Manifest)
-	for _, h := range rel.Hooks {
-		fmt.Fprintf(&manifests, "\n---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+	if c.Metadata.KubeVersion != "" && !chartutil.IsCompatibleRange(c.Metadata.KubeVersion, caps.KubeVersion.String()) {
+		return nil, fmt.Errorf("helm template: chart requires kubeVersion: %s which is incompatible with Kubernetes %s", c.Metadata.KubeVersion, caps.KubeVersion.String())
 	}
-	return parseManifests(manifests.String())
+	files, err := (engine.Engine{}).Render(c, renderValues)
+	if err != nil {
+		return nil, fmt.Errorf("helm template: %w", err)
+	}
+
+	// The chart's CRDs come first, as written (--include-crds).
+	var crds strings.Builder
+	for _, crd := range c.CRDObjects() {
+		fmt.Fprintf(&crds, "---\n# Source: %s\n%s\n", crd.Filename, crd.File.Data)
+	}
+	out, err := parseManifests(crds.String())
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		// NOTES.txt is printed to the user, not applied; partials render nothing.
+		if strings.HasSuffix(name, "NOTES.txt") || strings.HasPrefix(path.Base(name), "_") {
+			continue
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		for _, doc := range splitManifests(files[name]) {
+			u, err := parseDocument(doc + "\n")
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			if u != nil {
+				out = append(out, u)
+			}
+		}
+	}
+	return out, nil
+}
+
+// capabilities is what a chart sees as .Capabilities on the cluster: Helm's defaults for
+// `helm template`, with the cluster's declared version and API versions.
+func capabilities(cluster *schema.Cluster) (*chartutil.Capabilities, error) {
+	caps := chartutil.DefaultCapabilities.Copy()
+	if v := cluster.Spec.Version; v != "" {
+		kv, err := chartutil.ParseKubeVersion("v" + strings.TrimPrefix(v, "v"))
+		if err != nil {
+			return nil, fmt.Errorf("cluster version %q: %w", v, err)
+		}
+		caps.KubeVersion = *kv
+	}
+	caps.APIVersions = append(caps.APIVersions, cluster.Spec.APIVersions...)
+	return caps, nil
+}
+
+// splitManifests splits one rendered template into its documents exactly where Helm's
+// releaseutil.SplitManifests does (its separator is the regular expression
+// `(?:^|\s*\n)---\s*`: "---" at the very start or right after a newline that an earlier
+// separator did not consume), each trimmed of surrounding space; empty documents are
+// dropped. Done by hand because the regular expression was a tenth of a Helm render.
+func splitManifests(file string) []string {
+	t := strings.TrimSpace(file)
+	var docs []string
+	add := func(d string) {
+		if d = strings.TrimSpace(d); d != "" {
+			docs = append(docs, d)
+		}
+	}
+	start, i := 0, 0
+	if strings.HasPrefix(t, "---") {
+		start = skipSpace(t, 3)
+		i = start
+	}
+	for {
+		j := strings.Index(t[i:], "\n---")
+		if j < 0 {
+			add(t[start:])
+			return docs
+		}
+		j += i
+		add(t[start:j])
+		start = skipSpace(t, j+4)
+		i = start
+	}
+}
+
+// skipSpace returns the index of the first byte from i on that is not in RE2's \s.
+func skipSpace(t string, i int) int {
+	for i < len(t) && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r' || t[i] == '\f') {
+		i++
+	}
+	return i
 }
 
 // parseManifests reads a multi-document manifest into objects in one pass (documents are
@@ -194,19 +288,30 @@ func parseManifests(all string) ([]*unstructured.Unstructured, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the rendered manifests: %w", err)
 		}
-		data, err := yaml.YAMLToJSON(doc)
+		u, err := parseDocument(string(doc))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sourceComment(string(doc)), err)
 		}
-		if len(bytes.TrimSpace(data)) == 0 || string(data) == "null" {
-			continue
+		if u != nil {
+			out = append(out, u)
 		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(data); err != nil {
-			return nil, fmt.Errorf("%s: %w", sourceComment(string(doc)), err)
-		}
-		out = append(out, u)
 	}
+}
+
+// parseDocument reads one YAML document into an object; an empty document is nil.
+func parseDocument(doc string) (*unstructured.Unstructured, error) {
+	data, err := yaml.YAMLToJSON([]byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(data)) == 0 || string(data) == "null" {
+		return nil, nil
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(data); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 func sourceComment(doc string) string {
