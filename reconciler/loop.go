@@ -90,11 +90,14 @@ type Loop struct {
 	// leaving are clusters removed from the repository whose objects are not pruned yet.
 	leaving  map[string]*schema.Cluster
 	watchers *driftWatchers
+	// renders keeps builds from one revision to the next: a commit renders only the apps
+	// whose inputs it changed.
+	renders *render.Cache
 }
 
 // NewLoop makes a loop; Start runs it.
 func NewLoop(opts LoopOptions) *Loop {
-	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), driftNotice: make(chan struct{}, 1), drift: map[string][]status.Drift{}, leaving: map[string]*schema.Cluster{}, backoff: map[string]clusterBackoff{}}
+	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), driftNotice: make(chan struct{}, 1), drift: map[string][]status.Drift{}, leaving: map[string]*schema.Cluster{}, backoff: map[string]clusterBackoff{}, renders: render.NewCache()}
 	if opts.WatchDrift {
 		l.watchers = &driftWatchers{conn: opts.Connector, opts: opts.Apply, onDrift: l.onDrift}
 	}
@@ -275,7 +278,7 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 		l.reportInvalid(ctx, head, err)
 		return OutcomeInvalid, err
 	}
-	renderer, err := render.New(ctx, files, repo)
+	renderer, err := render.NewWithOptions(ctx, files, repo, render.Options{Cache: l.renders})
 	if err != nil {
 		return "", err
 	}

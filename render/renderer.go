@@ -32,7 +32,7 @@ type Renderer struct {
 	// generated one for spec.namespace and for each business Namespace the App targets.
 	entry map[string]string
 	// charts reads each Helm App's chart files at most once.
-	charts map[string]func() ([]*loader.BufferedFile, error)
+	charts map[string]func() (chartInput, error)
 
 	mu    sync.Mutex
 	cache map[string]*cached
@@ -79,6 +79,17 @@ const syntheticRoot = "/.gitfleet/apps"
 type Options struct {
 	// Addons says which build of gitfleet's own node plugins (GPU, CNI) the addons run.
 	Addons addons.Options
+	// Cache, when set, keeps builds between Renderers: builds whose inputs have the same
+	// content in this revision as in the one rendered before are not run again. Objects
+	// from the cache are shared the same way as within one Renderer (see
+	// AppResult.Objects).
+	Cache *Cache
+}
+
+// chartInput is a Helm App's chart as read from the repository, with its digest.
+type chartInput struct {
+	files  []*loader.BufferedFile
+	digest string
 }
 
 // New copies the repository tree into memory and prepares a build for every App.
@@ -114,8 +125,11 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 	r := &Renderer{
 		repo: repo, opts: opts, src: src, kfs: mem,
 		entry:  map[string]string{},
-		charts: map[string]func() ([]*loader.BufferedFile, error){},
+		charts: map[string]func() (chartInput, error){},
 		cache:  map[string]*cached{},
+	}
+	if opts.Cache != nil {
+		opts.Cache.newGeneration()
 	}
 	for _, app := range repo.Apps {
 		switch {
@@ -136,16 +150,16 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 			}
 		case app.Spec.Source.Helm != nil:
 			chartPath := app.Spec.Source.Helm.Chart
-			r.charts[app.Metadata.Name] = sync.OnceValues(func() ([]*loader.BufferedFile, error) {
+			r.charts[app.Metadata.Name] = sync.OnceValues(func() (chartInput, error) {
 				files, err := chartFiles(src, chartPath)
 				if err != nil {
-					return nil, fmt.Errorf("loading chart %s: %w", chartPath, err)
+					return chartInput{}, fmt.Errorf("loading chart %s: %w", chartPath, err)
 				}
 				c, err := loader.LoadFiles(files)
 				if err != nil {
-					return nil, fmt.Errorf("loading chart %s: %w", chartPath, err)
+					return chartInput{}, fmt.Errorf("loading chart %s: %w", chartPath, err)
 				}
-				return files, refuseLookup(c)
+				return chartInput{files: files, digest: chartDigest(files)}, refuseLookup(c)
 			})
 		}
 	}
@@ -259,21 +273,24 @@ func (r *Renderer) app(ctx context.Context, app *schema.App, c *schema.Cluster) 
 // only by the values and capabilities of the cluster.
 func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster, namespace string) ([]*unstructured.Unstructured, error) {
 	name := app.Metadata.Name
+	fleet := r.repo.Fleet.Metadata.Name
 	if h := app.Spec.Source.Helm; h != nil {
+		chart, err := r.charts[name]()
+		if err != nil {
+			return nil, err
+		}
 		values, err := helmValues(r.src, h, c)
 		if err != nil {
 			return nil, err
 		}
-		key, err := json.Marshal([]any{"helm", name, namespace, c.Spec.Version, c.Spec.APIVersions, values})
+		// Everything the build depends on, by content: the chart's files, the values, the
+		// cluster's capabilities, and what the objects are labelled with.
+		key, err := json.Marshal([]any{"helm", fleet, name, h.ReleaseName, namespace, chart.digest, c.Spec.Version, c.Spec.APIVersions, values})
 		if err != nil {
 			return nil, fmt.Errorf("values of app %q: %w", name, err)
 		}
-		return r.once(string(key), func() ([]*unstructured.Unstructured, error) {
-			files, err := r.charts[name]()
-			if err != nil {
-				return nil, err
-			}
-			ch, err := loader.LoadFiles(files)
+		return r.once(string(key), func(filesys.FileSystem) ([]*unstructured.Unstructured, error) {
+			ch, err := loader.LoadFiles(chart.files)
 			if err != nil {
 				return nil, fmt.Errorf("loading chart %s: %w", h.Chart, err)
 			}
@@ -294,13 +311,18 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 	}
 	source := app.Spec.Source.Kustomize.PathFor(c)
 	key := entryKey(name, source, namespace)
-	return r.once("kustomize\x00"+key, func() ([]*unstructured.Unstructured, error) {
-		return r.buildKustomize(app, r.entry[key], source)
+	dir := r.entry[key]
+	// The key names the build; its inputs are the files it reads, checked by the cache.
+	return r.once("kustomize\x00"+fleet+"\x00"+key+"\x00"+dir, func(fsys filesys.FileSystem) ([]*unstructured.Unstructured, error) {
+		return r.buildKustomize(fsys, app, dir, source)
 	})
 }
 
+// buildFunc runs one build, reading the repository through fsys.
+type buildFunc func(fsys filesys.FileSystem) ([]*unstructured.Unstructured, error)
+
 // once runs build for a key the first time it is asked for and shares the result.
-func (r *Renderer) once(key string, build func() ([]*unstructured.Unstructured, error)) ([]*unstructured.Unstructured, error) {
+func (r *Renderer) once(key string, build buildFunc) ([]*unstructured.Unstructured, error) {
 	r.mu.Lock()
 	e, ok := r.cache[key]
 	if !ok {
@@ -311,8 +333,7 @@ func (r *Renderer) once(key string, build func() ([]*unstructured.Unstructured, 
 	ran := false
 	e.once.Do(func() {
 		ran = true
-		r.stats.renders.Add(1)
-		e.objs, e.err = build()
+		e.objs, e.err = r.build(key, build)
 	})
 	if !ran {
 		r.stats.reused.Add(1)
@@ -320,13 +341,34 @@ func (r *Renderer) once(key string, build func() ([]*unstructured.Unstructured, 
 	return e.objs, e.err
 }
 
+// build answers a key from the Cache of earlier revisions when it has a build whose
+// inputs are unchanged, and otherwise runs it, recording what it reads.
+func (r *Renderer) build(key string, build buildFunc) ([]*unstructured.Unstructured, error) {
+	c := r.opts.Cache
+	if c == nil {
+		r.stats.renders.Add(1)
+		return build(r.kfs)
+	}
+	if objs, ok := c.lookup(key, r.kfs); ok {
+		r.stats.reused.Add(1)
+		return objs, nil
+	}
+	r.stats.renders.Add(1)
+	rec := newRecordingFS(r.kfs)
+	objs, err := build(rec)
+	if err == nil {
+		c.store(key, &cacheEntry{objs: objs, probes: rec.probes()})
+	}
+	return objs, err
+}
+
 // buildKustomize builds dir (source, or the generated kustomization around it).
-func (r *Renderer) buildKustomize(app *schema.App, dir, source string) ([]*unstructured.Unstructured, error) {
-	if err := refuseRemote(r.kfs, dir); err != nil {
+func (r *Renderer) buildKustomize(fsys filesys.FileSystem, app *schema.App, dir, source string) ([]*unstructured.Unstructured, error) {
+	if err := refuseRemote(fsys, dir); err != nil {
 		return nil, err
 	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(r.kfs, dir)
+	resMap, err := k.Run(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), err)
 	}
