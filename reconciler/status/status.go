@@ -36,6 +36,8 @@ type Cluster struct {
 	// Drift lists objects changed out of band since the last apply.
 	Drift  []Drift  `json:"drift,omitempty"`
 	Errors []string `json:"errors,omitempty"`
+	// Machines are the last preflight check of a Baremetal cluster's machines.
+	Machines []Machine `json:"machines,omitempty"`
 }
 
 // App is one App's state on a cluster.
@@ -118,6 +120,7 @@ func readme(clusters []Cluster, businesses []Business) string {
 			fmt.Fprintf(&b, "- drift: %s of app %s was %s outside gitfleet (%s)\n", d.Object, d.App, d.Change, d.Action)
 		}
 	}
+	machinesReadme(&b, clusters)
 	if len(businesses) > 0 {
 		b.WriteString("\n## Business quotas\n\n| Business | Cluster | Namespace | Resource | Used | Hard |\n|---|---|---|---|---|---|\n")
 		for _, bs := range businesses {
