@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -307,6 +309,9 @@ func iptablesNAT(t *testing.T, netns ns.NetNS) string {
 func reservations(t *testing.T, n *testNode) []string {
 	t.Helper()
 	entries, err := os.ReadDir(filepath.Join(n.DataDir, "galaxy"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
