@@ -25,6 +25,10 @@ type ApplyOptions struct {
 	HealthTimeout time.Duration
 	// PruneGuard keeps a broken render from wiping a cluster.
 	PruneGuard PruneGuard
+	// Secrets reads, from the cluster gitfleet runs in, the Secrets that alerting routes
+	// need copied into member clusters; nil fails the alerting unit of a cluster that
+	// needs one, with a message saying so.
+	Secrets SecretReader
 	// Progress receives a line per cluster and stage; nil reports nothing.
 	Progress Progress
 	// Log receives structured logs.

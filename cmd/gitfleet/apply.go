@@ -28,6 +28,7 @@ type applyOptions struct {
 	requestTimeout time.Duration
 	allowMassPrune bool
 	verbose        bool
+	management     managementFlags
 }
 
 func newApplyCommand() *cobra.Command {
@@ -62,6 +63,8 @@ something failed or is not healthy yet, 2 when nothing could be applied.`,
 	f.DurationVar(&o.requestTimeout, "request-timeout", o.requestTimeout, "timeout of each request to a cluster's API server")
 	f.BoolVar(&o.allowMassPrune, "allow-mass-prune", false, "allow pruning more than half of a cluster's managed objects")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "write structured logs to stderr")
+	o.management.add(f, "none: alerting routes that need a Secret copied are reported, not applied")
+	f.StringVar(&o.management.namespace, "secrets-namespace", "gitfleet-system", "namespace of the management cluster where Secret references without a namespace look")
 	return cmd
 }
 
@@ -91,6 +94,15 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	opts.HealthTimeout = o.healthTimeout
 	opts.PruneGuard.AllowMassPrune = o.allowMassPrune
 	opts.Log = newLogger(stderr, o.verbose)
+	if o.management.kubeconfig != "" {
+		cfg, err := o.management.config()
+		if err != nil {
+			return err
+		}
+		if opts.Secrets, err = o.management.secrets(cfg); err != nil {
+			return err
+		}
+	}
 	if isTerminal(stderr) {
 		opts.Progress = &lineProgress{w: stderr, start: time.Now()}
 	}

@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"gitfleet.dev/gitfleet/test/gitrepo"
 	"gitfleet.dev/gitfleet/test/harness"
@@ -104,10 +109,22 @@ func TestRenderIsStable(t *testing.T) {
 // TestApplyExample applies the whole fleet-example to its four clusters through the CLI,
 // twice, and checks the summary table: everything created and healthy (every addon's
 // CRDs and workloads, alert rules, business namespaces, Helm and kustomize apps, accepted
-// by real API servers), then everything unchanged.
+// by real API servers), then everything unchanged. The Secrets that Alertmanager needs
+// are copied from the management cluster (global) into each member cluster; one that
+// cannot be read fails that cluster's alerting alone and takes nothing away.
 func TestApplyExample(t *testing.T) {
 	repo := exampleRepo(t)
-	args := []string{"apply", "--repo", repo.Dir, "--kubeconfig", env.Kubeconfig, "--health-timeout", "60s"}
+	global := clientFor(t, "global")
+	ctx := t.Context()
+	if _, err := global.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gitfleet-system"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]map[string][]byte{"smtp": {"password": []byte("s3cret")}, "oncall-webhook": {"bearer": []byte("Bearer t0ken")}} {
+		if _, err := global.CoreV1().Secrets("gitfleet-system").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: data}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"apply", "--repo", repo.Dir, "--kubeconfig", env.Kubeconfig, "--health-timeout", "60s", "--management-kubeconfig", env.Kubeconfig, "--management-context", "global"}
 	code, out, stderr := gitfleet(t, args...)
 	if code != 0 {
 		t.Fatalf("apply: exit %d, want 0\n%s\n%s", code, out, stderr)
@@ -117,11 +134,23 @@ func TestApplyExample(t *testing.T) {
 	if len(rows) != 4 {
 		t.Fatalf("summary has %d cluster rows, want 4:\n%s", len(rows), out)
 	}
-	objects := map[string]string{"global": "61", "bj-prod": "96", "gz-dev": "75", "sh-gpu": "69"}
+	// global and bj-prod have alert policies mailing through ops-mail: each gets a copy of
+	// the SMTP password (the on-call webhook is relayed by gitfleet's notifier instead).
+	objects := map[string]string{"global": "62", "bj-prod": "97", "gz-dev": "75", "sh-gpu": "69"}
 	for _, r := range rows {
 		if r[2] != objects[r[1]] || r[3] != "0" || r[4] != "0" || r[5] != "0" || r[6] != "Healthy" {
 			t.Errorf("first apply of %s: created=%s configured=%s unchanged=%s pruned=%s health=%s; want %s created, Healthy", r[1], r[2], r[3], r[4], r[5], r[6], objects[r[1]])
 		}
+	}
+	copied := func() map[string]string {
+		s, err := clientFor(t, "bj-prod").CoreV1().Secrets("kube-system").Get(ctx, "smtp", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the SMTP password was not copied into bj-prod for Alertmanager: %v", err)
+		}
+		return map[string]string{"password": string(s.Data["password"]), "app": s.Labels["gitfleet.dev/app"]}
+	}
+	if got, want := copied(), map[string]string{"password": "s3cret", "app": "gitfleet.alerting"}; !maps.Equal(got, want) {
+		t.Errorf("copied Secret kube-system/smtp in bj-prod: %v, want %v", got, want)
 	}
 
 	_, out, _ = gitfleet(t, args...)
@@ -130,6 +159,24 @@ func TestApplyExample(t *testing.T) {
 			t.Errorf("second apply of %s: created=%s unchanged=%s; want everything unchanged\n%s", r[1], r[2], r[4], out)
 		}
 	}
+
+	// The management cluster's Secrets are looked for in a namespace that lacks them.
+	code, out, stderr = gitfleet(t, append(args, "--cluster", "bj-prod", "--secrets-namespace", "elsewhere")...)
+	if code != 1 || !strings.Contains(out+stderr, `Secret "smtp" key "password", which NotifyChannel`) || !strings.Contains(out+stderr, "elsewhere/smtp") {
+		t.Errorf("apply with the Secrets missing: exit %d, want 1 and the missing Secret and its channel named\n%s\n%s", code, out, stderr)
+	}
+	if got := copied(); got["password"] != "s3cret" {
+		t.Errorf("a failed copy changed the Secret already in bj-prod: %v", got)
+	}
+}
+
+func clientFor(t *testing.T, cluster string) *kubernetes.Clientset {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(env.Cluster(cluster).RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
 }
 
 func TestApplyNeedsKubeconfig(t *testing.T) {

@@ -8,10 +8,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/reconciler/gitsource"
@@ -24,7 +20,8 @@ type serveOptions struct {
 	gitTokenEnv, gitUsername                string
 	gitSSHKey, gitSSHPassphraseEnv          string
 	gitKnownHosts                           string
-	kubeconfig, managementKubeconfig        string
+	kubeconfig                              string
+	management                              managementFlags
 	webhookSecretEnv                        string
 	interval                                time.Duration
 	noStatus                                bool
@@ -66,7 +63,7 @@ with the secret in --webhook-secret-env: POST /hooks/github, /hooks/gitlab or
 	f.StringVar(&o.gitSSHPassphraseEnv, "git-ssh-passphrase-env", "", "environment variable holding the SSH key's passphrase")
 	f.StringVar(&o.gitKnownHosts, "git-known-hosts", "", "known_hosts file the SSH host key is checked against")
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with one context per member cluster")
-	f.StringVar(&o.managementKubeconfig, "management-kubeconfig", "", "kubeconfig of the cluster gitfleet runs in (default: in-cluster)")
+	o.management.add(f, "in-cluster")
 	f.StringVar(&o.webhookSecretEnv, "webhook-secret-env", "", "environment variable holding the push webhook secret")
 	f.DurationVar(&o.interval, "interval", 0, "fetch interval (default: the Fleet's spec.interval)")
 	f.BoolVar(&o.noStatus, "no-status-commits", false, "do not commit status to the repository")
@@ -106,7 +103,8 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if o.once {
 		return serveOnce(ctx, o, src, conn, log)
 	}
-	management, err := managementConfig(o.managementKubeconfig)
+	o.management.namespace = o.server.LeaderElectionNamespace
+	management, err := o.management.config()
 	if err != nil {
 		return err
 	}
@@ -115,10 +113,11 @@ func runServe(ctx context.Context, o serveOptions) error {
 	apply.HealthTimeout = 0 // the Fleet's spec.healthTimeout
 	apply.Log = log
 	o.server.Management = management
-	secrets, err := secretReader(management, o.server.LeaderElectionNamespace)
+	secrets, err := o.management.secrets(management)
 	if err != nil {
 		return err
 	}
+	apply.Secrets = secrets
 	o.server.Loop = reconciler.LoopOptions{
 		Source: src, Connector: conn, Apply: apply, Interval: o.interval,
 		WatchDrift: true,
@@ -182,46 +181,6 @@ func gitAuth(o serveOptions) (gitsource.Auth, error) {
 	return a, nil
 }
 
-// managementConfig is the cluster gitfleet runs in: a kubeconfig when given, else the
-// in-cluster service account.
-func managementConfig(path string) (*rest.Config, error) {
-	if path == "" {
-		cfg, err := rest.InClusterConfig()
-		if err != nil {
-			return nil, fmt.Errorf("not running in a cluster; pass --management-kubeconfig: %w", err)
-		}
-		return cfg, nil
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		return nil, fmt.Errorf("reading --management-kubeconfig: %w", err)
-	}
-	return cfg, nil
-}
-
-// secretReader reads the Kubernetes Secrets that fleet files refer to ({secret: {name,
-// key}}), in gitfleet's own namespace unless the reference names another.
-func secretReader(cfg *rest.Config, namespace string) (func(ctx context.Context, ns, name, key string) ([]byte, error), error) {
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context, ns, name, key string) ([]byte, error) {
-		if ns == "" {
-			ns = namespace
-		}
-		s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
-		}
-		v, ok := s.Data[key]
-		if !ok {
-			return nil, fmt.Errorf("Secret %s/%s has no key %q", ns, name, key)
-		}
-		return v, nil
-	}, nil
-}
-
 // serveOnce runs one reconcile of the loop, with its status commit.
 func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn reconciler.Connector, log logr.Logger) error {
 	apply := reconciler.DefaultApplyOptions()
@@ -229,6 +188,16 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 	apply.HealthTimeout = 0
 	if o.verbose {
 		apply.Log = log
+	}
+	if o.management.kubeconfig != "" {
+		o.management.namespace = o.server.LeaderElectionNamespace
+		cfg, err := o.management.config()
+		if err != nil {
+			return err
+		}
+		if apply.Secrets, err = o.management.secrets(cfg); err != nil {
+			return err
+		}
 	}
 	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply}
 	if !o.noStatus {

@@ -1,7 +1,8 @@
-// Command demo shows gitfleet's main job on a laptop: it starts two local member clusters
-// (real kube-apiserver, etcd, controller-manager, scheduler and kwok fake nodes), makes a
-// git repository from fleet-example/, runs `gitfleet apply` once against both clusters,
-// and stops everything again. `make demo` runs it.
+// Command demo shows gitfleet's main job on a laptop: it starts four local clusters (real
+// kube-apiserver, etcd, controller-manager, scheduler and kwok fake nodes), makes a git
+// repository from fleet-example/, runs `gitfleet apply` against every cluster, then one
+// reconcile as the server runs it with its status commit, and stops everything again.
+// `make demo` runs it.
 package main
 
 import (
@@ -15,6 +16,10 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"gitfleet.dev/gitfleet/test/gitrepo"
 	"gitfleet.dev/gitfleet/test/harness"
@@ -81,13 +86,22 @@ func run(ctx context.Context, gitfleet, example string) error {
 		return err
 	}
 
+	step("Secrets the fleet refers to, in the cluster gitfleet runs in (global, namespace gitfleet-system)")
+	if err := createDemoSecrets(ctx, env.Cluster("global")); err != nil {
+		return err
+	}
+	// Fleet files name Secrets, never values; gitfleet reads them in the management cluster
+	// and copies the ones Alertmanager needs into the member clusters.
+	management := []string{"--management-kubeconfig", env.Kubeconfig, "--management-context", "global"}
+
 	step("gitfleet apply (one reconcile of every cluster)")
-	if err := runCommand(ctx, gitfleet, "apply", "--repo", repoDir, "--kubeconfig", env.Kubeconfig); err != nil {
+	apply := append([]string{"apply", "--repo", repoDir, "--kubeconfig", env.Kubeconfig}, management...)
+	if err := runCommand(ctx, gitfleet, apply...); err != nil {
 		return err
 	}
 
 	step("Applying the same commit again changes nothing")
-	if err := runCommand(ctx, gitfleet, "apply", "--repo", repoDir, "--kubeconfig", env.Kubeconfig); err != nil {
+	if err := runCommand(ctx, gitfleet, apply...); err != nil {
 		return err
 	}
 
@@ -96,8 +110,9 @@ func run(ctx context.Context, gitfleet, example string) error {
 	if out, err := exec.CommandContext(ctx, "git", "clone", "--quiet", "--bare", repoDir, bare).CombinedOutput(); err != nil {
 		return fmt.Errorf("git clone --bare: %v\n%s", err, out)
 	}
-	if err := runCommand(ctx, gitfleet, "serve", "--once", "--repo-url", "file://"+bare, "--branch", "master",
-		"--kubeconfig", env.Kubeconfig, "--cache-dir", filepath.Join(work, "cache")); err != nil {
+	serve := append([]string{"serve", "--once", "--repo-url", "file://" + bare, "--branch", "master",
+		"--kubeconfig", env.Kubeconfig, "--cache-dir", filepath.Join(work, "cache")}, management...)
+	if err := runCommand(ctx, gitfleet, serve...); err != nil {
 		return err
 	}
 	log, err := exec.CommandContext(ctx, "git", "--git-dir", bare, "log", "--format=   %h %an: %s", "-2").Output()
@@ -109,6 +124,30 @@ func run(ctx context.Context, gitfleet, example string) error {
 }
 
 func step(s string) { fmt.Printf("\n==> %s\n", s) }
+
+// createDemoSecrets puts the Secrets that fleet-example's files name into the cluster:
+// the SMTP password and the on-call webhook's token of alerting/notify.yaml.
+func createDemoSecrets(ctx context.Context, c *harness.Cluster) error {
+	cs, err := kubernetes.NewForConfig(c.RESTConfig())
+	if err != nil {
+		return err
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gitfleet-system"}}, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating namespace gitfleet-system: %w", err)
+	}
+	secrets := map[string]map[string][]byte{
+		"smtp":           {"password": []byte("demo-smtp-password")},
+		"oncall-webhook": {"bearer": []byte("Bearer demo-token")},
+	}
+	for name, data := range secrets {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: data}
+		if _, err := cs.CoreV1().Secrets("gitfleet-system").Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating Secret gitfleet-system/%s: %w", name, err)
+		}
+		fmt.Printf("   gitfleet-system/%s\n", name)
+	}
+	return nil
+}
 
 func runCommand(ctx context.Context, name string, args ...string) error {
 	fmt.Printf("   $ gitfleet %s\n", shellJoin(args))
