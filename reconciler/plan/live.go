@@ -91,7 +91,6 @@ func liveCluster(ctx context.Context, c *schema.Cluster, fleet string, s sides, 
 		}
 	}
 	if len(failed) > 0 {
-		cp.Notes = append(cp.Notes, failed...)
 		return cp, managed, &LiveError{Cluster: name, Err: fmt.Errorf("the API server refused the dry run of %d object(s): %s", len(failed), strings.Join(failed, "; "))}
 	}
 	return cp, managed, nil

@@ -90,6 +90,19 @@ func Plan(ctx context.Context, base, head Side, opts Options) (*Report, error) {
 	rep.Violations = append(rep.Violations, fromFieldErrors(h.problems, KindValidation)...)
 	rep.Violations = append(rep.Violations, fromFieldErrors(schema.CheckUpgrades(b.repo, h.repo), KindUpgrade)...)
 
+	// Base is rendered completely before head, so that head finds every build the change
+	// did not touch in the shared cache instead of racing base to it.
+	baseRes, err := renderAll(ctx, b, names, opts.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	headRes := baseRes
+	if h != b {
+		if headRes, err = renderAll(ctx, h, names, opts.Concurrency); err != nil {
+			return nil, err
+		}
+	}
+
 	// Each cluster is planned alone; results land in their own slot, no locks.
 	plans := make([]ClusterPlan, len(names))
 	found := make([][]Violation, len(names))
@@ -98,7 +111,8 @@ func Plan(ctx context.Context, base, head Side, opts Options) (*Report, error) {
 	g.SetLimit(opts.Concurrency)
 	for i, name := range names {
 		g.Go(func() error {
-			plans[i], found[i], incomplete[i] = planCluster(gctx, name, b, h, opts)
+			s := sides{base: baseRes[i], head: headRes[i], fleetPrune: h.repo.Fleet.Spec.Prune == nil || *h.repo.Fleet.Spec.Prune}
+			plans[i], found[i], incomplete[i] = planCluster(gctx, name, b, h, s, opts)
 			return gctx.Err()
 		})
 	}
@@ -158,23 +172,31 @@ func clusterNames(base, head *schema.Repo, only []string) ([]string, error) {
 	return slices.DeleteFunc(all, func(n string) bool { return !slices.Contains(only, n) }), nil
 }
 
-// planCluster renders one cluster on both sides and compares them, or with --live the
-// head render with the cluster. It returns the cluster's plan, its violations, and why
-// the plan is incomplete ("" when it is not).
-func planCluster(ctx context.Context, name string, b, h *revision, opts Options) (ClusterPlan, []Violation, string) {
+// renderAll renders the named clusters of one revision; a cluster the revision does not
+// declare has a nil result.
+func renderAll(ctx context.Context, rev *revision, names []string, concurrency int) ([]*render.ClusterResult, error) {
+	out := make([]*render.ClusterResult, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(concurrency)
+	for i, name := range names {
+		c := rev.repo.Cluster(name)
+		if c == nil {
+			continue
+		}
+		g.Go(func() error {
+			res := rev.renderer.Cluster(gctx, c)
+			out[i] = &res
+			return gctx.Err()
+		})
+	}
+	return out, g.Wait()
+}
+
+// planCluster compares one cluster's renders, or with --live the head render with the
+// cluster. It returns the cluster's plan, its violations, and why the plan is incomplete
+// ("" when it is not).
+func planCluster(ctx context.Context, name string, b, h *revision, s sides, opts Options) (ClusterPlan, []Violation, string) {
 	bc, hc := b.repo.Cluster(name), h.repo.Cluster(name)
-	s := sides{fleetPrune: h.repo.Fleet.Spec.Prune == nil || *h.repo.Fleet.Spec.Prune}
-	if bc != nil {
-		res := b.renderer.Cluster(ctx, bc)
-		s.base = &res
-	}
-	switch {
-	case h == b:
-		s.head = s.base
-	case hc != nil:
-		res := h.renderer.Cluster(ctx, hc)
-		s.head = &res
-	}
 	cp := diffRenders(name, s)
 	managed := len(indexCluster(s.base).byKey)
 	var incomplete string
