@@ -2,6 +2,7 @@ package machines
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,8 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 
 	"gitfleet.dev/gitfleet/schema"
 )
@@ -47,13 +49,21 @@ type NodeResult struct {
 	Err     error
 }
 
+// TaintsAnnotation records on a Node the taints gitfleet put there ("key=value:Effect"
+// entries, comma-separated). Kubernetes keeps a Node's taints as one atomic list, so
+// server-side apply cannot own single taints the way it owns single labels: gitfleet
+// applies the whole list, built from the live taints less those it put there before
+// (this annotation) plus those now declared. Taints others set (the node controller's
+// not-ready, an operator's maintenance taint) are carried over untouched.
+const TaintsAnnotation = "gitfleet.dev/taints"
+
 // ApplyNodes keeps the labels and taints declared on a cluster's machines on their
 // Nodes, with server-side apply of only those fields under opts.FieldManager. Taking
-// part in server-side apply is what makes removal work: a label or taint that gitfleet
-// applied before and the repository no longer declares is dropped by the next apply,
-// and a Node whose machine left the repository gets an empty apply that drops them all.
-// Labels and taints that others set (the kubelet, kubectl, the node controller's
-// not-ready taint) are left alone.
+// part in server-side apply is what makes removal work: a label that gitfleet applied
+// before and the repository no longer declares is dropped by the next apply, and a Node
+// whose machine left the repository gets an apply without labels that drops them all
+// (its taints: see TaintsAnnotation). Labels that others set (the kubelet, kubectl) are
+// left alone.
 //
 // A machine's Node is the one named by the machine's IP (TKEStack names nodes by IP), else
 // the one whose InternalIP is the machine's IP, else the one named by its hostname (a
@@ -73,7 +83,7 @@ func ApplyNodes(ctx context.Context, cs kubernetes.Interface, c *schema.Cluster,
 			continue
 		}
 		claimed[node.Name] = true
-		err := applyNode(ctx, cs, node, nodeConfig(node.Name, m), opts.FieldManager)
+		err := applyNode(ctx, cs, node, m.Labels, m.Taints, opts.FieldManager)
 		if err != nil {
 			err = fmt.Errorf("cluster %s machine %s: applying labels and taints to node %s: %w", c.Metadata.Name, m.IP, node.Name, err)
 		}
@@ -81,10 +91,10 @@ func ApplyNodes(ctx context.Context, cs kubernetes.Interface, c *schema.Cluster,
 	}
 	for i := range list.Items {
 		n := &list.Items[i]
-		if claimed[n.Name] || !managedBy(n, opts.FieldManager) {
+		if metadata, _ := owned(n, opts.FieldManager); claimed[n.Name] || (!metadata && n.Annotations[TaintsAnnotation] == "") {
 			continue
 		}
-		err := applyNode(ctx, cs, n, corev1ac.Node(n.Name), opts.FieldManager)
+		err := applyNode(ctx, cs, n, nil, nil, opts.FieldManager)
 		if err != nil {
 			err = fmt.Errorf("cluster %s: removing gitfleet's labels and taints from node %s, whose machine left the repository: %w", c.Metadata.Name, n.Name, err)
 		}
@@ -116,57 +126,107 @@ func findNode(nodes []corev1.Node, ip, hostname string) *corev1.Node {
 	return nil
 }
 
-// managedBy says whether manager applied any field of the Node: only then does a Node
-// without a machine need releasing.
-func managedBy(n *corev1.Node, manager string) bool {
+// owned says which of a Node's fields manager applied: any label or annotation
+// (something to release when the machine leaves the repository) and the taint list.
+func owned(n *corev1.Node, manager string) (metadata, taints bool) {
 	for _, f := range n.ManagedFields {
-		if f.Manager == manager && f.Operation == metav1.ManagedFieldsOperationApply {
-			return true
+		if f.Manager != manager || f.Operation != metav1.ManagedFieldsOperationApply || f.FieldsV1 == nil {
+			continue
 		}
+		var fields struct {
+			Metadata struct {
+				Labels      map[string]any `json:"f:labels"`
+				Annotations map[string]any `json:"f:annotations"`
+			} `json:"f:metadata"`
+			Spec struct {
+				Taints *json.RawMessage `json:"f:taints"`
+			} `json:"f:spec"`
+		}
+		if json.Unmarshal(f.FieldsV1.Raw, &fields) != nil {
+			continue
+		}
+		metadata = metadata || len(fields.Metadata.Labels) > 0 || len(fields.Metadata.Annotations) > 0
+		taints = taints || fields.Spec.Taints != nil
 	}
-	return false
+	return metadata, taints
 }
 
-// nodeConfig is the apply configuration of a machine's Node: its name, labels and
-// taints, nothing else.
-func nodeConfig(name string, m schema.Machine) *corev1ac.NodeApplyConfiguration {
-	ac := corev1ac.Node(name)
-	if len(m.Labels) > 0 {
-		ac.WithLabels(m.Labels)
+// nodePatch is the apply patch of a Node: its name and resourceVersion, the declared
+// labels, and, when gitfleet manages taints there (declared now or before), the taint
+// list and the annotation that records gitfleet's part of it.
+//
+// Once gitfleet has applied a Node's taint list it keeps sending it, even with none of
+// its own left: server-side apply deletes a field its only manager stops sending, and
+// for an atomic list that would delete everyone's taints.
+func nodePatch(node *corev1.Node, labels map[string]string, declared []schema.Taint, manager string) ([]byte, error) {
+	meta := map[string]any{"name": node.Name, "resourceVersion": node.ResourceVersion}
+	if len(labels) > 0 {
+		meta["labels"] = labels
 	}
-	if len(m.Taints) > 0 {
-		taints := make([]*corev1ac.TaintApplyConfiguration, 0, len(m.Taints))
-		for _, t := range m.Taints {
-			tc := corev1ac.Taint().WithKey(t.Key).WithEffect(corev1.TaintEffect(t.Effect))
-			if t.Value != "" {
-				tc.WithValue(t.Value)
+	obj := map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": meta}
+	previous := splitTaints(node.Annotations[TaintsAnnotation])
+	if _, ownsTaints := owned(node, manager); len(declared) > 0 || len(previous) > 0 || ownsTaints {
+		ours := map[string]bool{}
+		var mine []string
+		taints := []corev1.Taint{}
+		for _, t := range declared {
+			ours[t.Key+":"+t.Effect] = true
+			taints = append(taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)})
+			mine = append(mine, taints[len(taints)-1].ToString())
+		}
+		for _, p := range previous {
+			ours[p] = true
+		}
+		var kept []corev1.Taint
+		for _, t := range node.Spec.Taints {
+			if !ours[t.Key+":"+string(t.Effect)] {
+				kept = append(kept, t)
 			}
-			taints = append(taints, tc)
 		}
-		sort.Slice(taints, func(i, j int) bool {
-			return *taints[i].Key+string(*taints[i].Effect) < *taints[j].Key+string(*taints[j].Effect)
-		})
-		ac.WithSpec(corev1ac.NodeSpec().WithTaints(taints...))
+		taints = append(append([]corev1.Taint{}, kept...), taints...)
+		for i := range taints {
+			taints[i].TimeAdded = nil // the API server sets it for NoExecute taints.
+		}
+		obj["spec"] = map[string]any{"taints": taints}
+		if len(mine) > 0 {
+			sort.Strings(mine)
+			meta["annotations"] = map[string]string{TaintsAnnotation: strings.Join(mine, ",")}
+		}
 	}
-	return ac
+	return json.Marshal(obj)
 }
 
-// applyNode applies ac at the Node's resourceVersion, reading the Node again when the
-// kubelet updated it in between (a few times at most).
-func applyNode(ctx context.Context, cs kubernetes.Interface, node *corev1.Node, ac *corev1ac.NodeApplyConfiguration, manager string) error {
-	rv := node.ResourceVersion
+// splitTaints reads TaintsAnnotation into "key:Effect" identities (a taint is identified
+// by key and effect; the value may change).
+func splitTaints(s string) []string {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t == "" {
+			continue
+		}
+		keyValue, effect, _ := strings.Cut(t, ":")
+		key, _, _ := strings.Cut(keyValue, "=")
+		out = append(out, key+":"+effect)
+	}
+	return out
+}
+
+// applyNode applies the Node's patch at the resourceVersion it was read at, reading the
+// Node again when the kubelet updated it in between (a few times at most).
+func applyNode(ctx context.Context, cs kubernetes.Interface, node *corev1.Node, labels map[string]string, taints []schema.Taint, manager string) error {
 	var err error
 	for range 3 {
-		ac.WithResourceVersion(rv)
-		_, err = cs.CoreV1().Nodes().Apply(ctx, ac, metav1.ApplyOptions{FieldManager: manager, Force: true})
+		var patch []byte
+		if patch, err = nodePatch(node, labels, taints, manager); err != nil {
+			return err
+		}
+		_, err = cs.CoreV1().Nodes().Patch(ctx, node.Name, types.ApplyPatchType, patch, metav1.PatchOptions{FieldManager: manager, Force: ptr.To(true)})
 		if !apierrors.IsConflict(err) {
 			return err
 		}
-		fresh, getErr := cs.CoreV1().Nodes().Get(ctx, node.Name, metav1.GetOptions{})
-		if getErr != nil {
-			return getErr
+		if node, err = cs.CoreV1().Nodes().Get(ctx, node.Name, metav1.GetOptions{}); err != nil {
+			return err
 		}
-		rv = fresh.ResourceVersion
 	}
 	return err
 }
