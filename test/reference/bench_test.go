@@ -3,9 +3,11 @@ package reference
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -98,7 +100,13 @@ func newFleetPlan(tb testing.TB, tl *tools, o fleetgen.Options) *fleetPlan {
 // renderGitfleet renders every cluster of the fleet, clusters in parallel as the reconciler
 // does, and returns how many objects it delivered and how many builds it ran.
 func (p *fleetPlan) renderGitfleet(ctx context.Context, limit int) (objects int64, renders int64, err error) {
-	r, err := render.New(ctx, p.fsys, p.repo)
+	return p.renderRevision(ctx, limit, p.fsys, nil)
+}
+
+// renderRevision is renderGitfleet for one revision of the fleet's files, with a Cache of
+// earlier revisions' builds (or none).
+func (p *fleetPlan) renderRevision(ctx context.Context, limit int, fsys fstest.MapFS, cache *render.Cache) (objects int64, renders int64, err error) {
+	r, err := render.NewWithOptions(ctx, fsys, p.repo, render.Options{Cache: cache})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -181,6 +189,36 @@ func BenchmarkRender(b *testing.B) {
 		}
 		if objects != int64(p.objects) {
 			b.Fatalf("rendered %d objects, want %d", objects, p.objects)
+		}
+		b.ReportMetric(float64(objects)*float64(b.N)/b.Elapsed().Seconds(), "objects/s")
+		b.ReportMetric(float64(renders), "renders/op")
+	})
+
+	// The server renders each commit it fetches: with the Cache, a commit that changes one
+	// file of one kustomize App runs that App's build again and reuses the 109 others.
+	// Each op renders a new commit that changes that file once more.
+	b.Run("gitfleet-next-commit", func(b *testing.B) {
+		const changed = "apps/app-000/manifests/cm-000.yaml"
+		commit := func(i int) fstest.MapFS {
+			next := maps.Clone(p.fsys)
+			next[changed] = &fstest.MapFile{Data: fmt.Appendf(slices.Clone(p.fsys[changed].Data), "# commit %d\n", i)}
+			return next
+		}
+		cache := render.NewCache()
+		if _, _, err := p.renderRevision(b.Context(), limit, p.fsys, cache); err != nil {
+			b.Fatal(err)
+		}
+		var objects, renders int64
+		i := 0
+		for b.Loop() {
+			i++
+			var err error
+			if objects, renders, err = p.renderRevision(b.Context(), limit, commit(i), cache); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if objects != int64(p.objects) || renders != 1 {
+			b.Fatalf("rendered %d objects with %d builds, want %d objects and 1 build (the changed App)", objects, renders, p.objects)
 		}
 		b.ReportMetric(float64(objects)*float64(b.N)/b.Elapsed().Seconds(), "objects/s")
 		b.ReportMetric(float64(renders), "renders/op")
