@@ -15,6 +15,10 @@ func (p *Plugin) Del(args *skel.CmdArgs) error {
 	}
 	state := newAttachments(inv.Conf.DataDir, inv.Conf.Name)
 	prev, err := state.Get(args.ContainerID, args.IfName)
+	if err == nil && prev == nil && inv.Mode == ModeHost {
+		// A host-network pod got nothing from ADD: nothing to look for.
+		return nil
+	}
 	if err == nil {
 		err = p.teardown(args, inv, prev, releaseIP)
 	}

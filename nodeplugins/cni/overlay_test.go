@@ -284,3 +284,23 @@ func TestStatus(t *testing.T) {
 		t.Errorf("STATUS with the subnet file: %v", err)
 	}
 }
+
+// TestDelNeverTouchesTheNodesInterfaces: a DEL whose sandbox is the node's own namespace
+// (a host-network pod) leaves the node's eth0 alone, even though eth0 is a veth here.
+// CNI's skel refuses such a call before the plugin runs; the plugin checks again.
+func TestDelNeverTouchesTheNodesInterfaces(t *testing.T) {
+	node := newTestNode(t, "10.244.11.1/24")
+	other := newNetNS(t)
+	linkNamespaces(t, node.NS, "eth0", "172.31.0.1/24", other, "eth0", "172.31.0.2/24", "")
+	hostPod := &pod{NS: node.NS, ContainerID: "hostnet-sandbox", IfName: "eth0"}
+	for _, mode := range []Mode{ModeOverlay, ModeHost} {
+		node.run("DEL", hostPod, node.conf(mode, nil))
+		if l := links(t, node.NS); !slices.Contains(l, "eth0") {
+			t.Fatalf("DEL in %s mode with the node's namespace deleted the node's eth0: %v", mode, l)
+		}
+	}
+	err := node.NS.Do(func(ns.NetNS) error { return deletePodLink(node.NS.Path(), "eth0") })
+	if l := links(t, node.NS); err != nil || !slices.Contains(l, "eth0") {
+		t.Fatalf("deletePodLink of the node's own namespace: %v, links %v", err, l)
+	}
+}

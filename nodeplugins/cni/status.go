@@ -22,6 +22,9 @@ func (p *Plugin) Status(args *skel.CmdArgs) error {
 		if _, err := ReadSubnetEnv(conf.Flannel.SubnetFile); err != nil {
 			return types.NewError(types.ErrPluginNotAvailable, fmt.Sprintf("gitfleet-cni is not ready for %s pods: %v", conf.DefaultMode, err), "")
 		}
+		if conf.DefaultMode == ModeNAT && !iptablesPresent() {
+			return types.NewError(types.ErrPluginNotAvailable, "gitfleet-cni is not ready for nat pods: the node has no iptables in PATH", "")
+		}
 	case ModeFloatingIP:
 		if _, err := netlinksafe.LinkByName(conf.Device); err != nil {
 			return types.NewError(types.ErrPluginNotAvailable, fmt.Sprintf("gitfleet-cni is not ready for floatingIP pods: the node has no device %q: %v", conf.Device, err), "")

@@ -11,6 +11,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // hostVethName is the node side of a pod's veth: "v-h" and nine hex digits of the
@@ -92,5 +93,38 @@ func deletePodLink(netnsPath, ifName string) error {
 		return fmt.Errorf("open the pod's network namespace %s: %w", netnsPath, err)
 	}
 	defer podNS.Close()
-	return podNS.Do(func(ns.NetNS) error { return deleteLink(ifName) })
+	same, err := sameNetNS(podNS)
+	if err != nil {
+		return err
+	}
+	if same {
+		// A DEL naming the node's own namespace (a host-network sandbox) must never
+		// delete the node's interface of that name.
+		return nil
+	}
+	return podNS.Do(func(ns.NetNS) error {
+		link, err := netlinksafe.LinkByName(ifName)
+		if err != nil {
+			if errors.As(err, new(netlink.LinkNotFoundError)) {
+				return nil
+			}
+			return fmt.Errorf("look up the pod interface %s: %w", ifName, err)
+		}
+		if _, ok := link.(*netlink.Veth); !ok {
+			return nil // not one this plugin makes
+		}
+		return deleteLink(ifName)
+	})
+}
+
+// sameNetNS reports whether other is the namespace the calling thread is in.
+func sameNetNS(other ns.NetNS) (bool, error) {
+	var here, there unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &here); err != nil {
+		return false, fmt.Errorf("stat the node's network namespace: %w", err)
+	}
+	if err := unix.Fstat(int(other.Fd()), &there); err != nil {
+		return false, fmt.Errorf("stat the pod's network namespace %s: %w", other.Path(), err)
+	}
+	return here.Dev == there.Dev && here.Ino == there.Ino, nil
 }
