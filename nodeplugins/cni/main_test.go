@@ -182,7 +182,7 @@ func (n *testNode) del(t *testing.T, p *pod, conf []byte) {
 }
 
 // check runs CHECK with the ADD's result as prevResult, as libcni does.
-func (n *testNode) check(p *pod, conf []byte, prev *current.Result) error {
+func (n *testNode) check(p *pod, conf []byte, prev types.Result) error {
 	var c map[string]any
 	json.Unmarshal(conf, &c)
 	raw, _ := json.Marshal(prev)

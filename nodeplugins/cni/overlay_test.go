@@ -12,6 +12,7 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netlink"
 )
@@ -302,5 +303,34 @@ func TestDelNeverTouchesTheNodesInterfaces(t *testing.T) {
 	err := node.NS.Do(func(ns.NetNS) error { return deletePodLink(node.NS.Path(), "eth0") })
 	if l := links(t, node.NS); err != nil || !slices.Contains(l, "eth0") {
 		t.Fatalf("deletePodLink of the node's own namespace: %v, links %v", err, l)
+	}
+}
+
+// TestEverySpecVersion: ADD answers in the configuration's spec version, CHECK passes
+// where the version has it, DEL cleans up, for every version the plugin supports.
+func TestEverySpecVersion(t *testing.T) {
+	for _, v := range SupportedVersions.SupportedVersions() {
+		t.Run(v, func(t *testing.T) {
+			node := newTestNode(t, "10.244.12.1/24")
+			conf := node.conf(ModeOverlay, map[string]any{"cniVersion": v})
+			p := newPod(t, "v"+strings.ReplaceAll(v, ".", ""))
+			r, err := node.run("ADD", p, conf)
+			if err != nil {
+				t.Fatalf("ADD: %v", err)
+			}
+			if r.Version() != v {
+				t.Errorf("result version %s, want %s", r.Version(), v)
+			}
+			if _, err := current.NewResultFromResult(r); err != nil {
+				t.Fatal(err)
+			}
+			if testutils.SpecVersionHasCHECK(v) {
+				if err := node.check(p, conf, r); err != nil {
+					t.Errorf("CHECK: %v", err)
+				}
+			}
+			node.del(t, p, conf)
+			assertNodeClean(t, node)
+		})
 	}
 }
