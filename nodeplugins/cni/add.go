@@ -55,7 +55,7 @@ func (p *Plugin) add(args *skel.CmdArgs, inv *Invocation) (res *current.Result, 
 
 	podNS, err := ns.GetNS(args.Netns)
 	if err != nil {
-		return nil, types.NewError(types.ErrInvalidNetNS, fmt.Sprintf("open the pod's network namespace %s: %v", args.Netns, err), "")
+		return nil, &types.Error{Code: types.ErrInvalidNetNS, Msg: fmt.Sprintf("open the pod's network namespace %s: %v", args.Netns, err)}
 	}
 	defer podNS.Close()
 	hostNS, err := ns.GetCurrentNS()

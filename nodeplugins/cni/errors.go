@@ -57,7 +57,8 @@ func asCNIError(err error) error {
 	}
 	var te *types.Error
 	if errors.As(err, &te) {
-		return err
+		// Keep the code a step chose (an invalid netns) and the context around it.
+		return types.NewError(te.Code, err.Error(), te.Details)
 	}
 	var ce *ConfigError
 	var ee *ExhaustedError

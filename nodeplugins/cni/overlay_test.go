@@ -334,3 +334,20 @@ func TestEverySpecVersion(t *testing.T) {
 		})
 	}
 }
+
+// TestAddIntoMissingNamespace: a sandbox path that is not a namespace is CNI error 8,
+// the message names the pod and the path, and nothing is left on the node.
+func TestAddIntoMissingNamespace(t *testing.T) {
+	node := newTestNode(t, "10.244.13.1/24")
+	conf := node.conf(ModeOverlay, nil)
+	p := newPod(t, "gone")
+	p.NS.Close()
+	testutils.UnmountNS(p.NS)
+	_, err := node.run("ADD", p, conf)
+	var ce *types.Error
+	if !errors.As(err, &ce) || ce.Code != types.ErrInvalidNetNS || !strings.Contains(ce.Msg, p.NS.Path()) || !strings.Contains(ce.Msg, "default/gone") {
+		t.Fatalf("ADD: %v, want code 8 naming the pod and %s", err, p.NS.Path())
+	}
+	assertNodeClean(t, node)
+	node.del(t, p, conf)
+}
