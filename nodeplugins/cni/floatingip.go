@@ -93,8 +93,9 @@ func ensureUnderlayBridge(dataDir, network, device, bridge string) (netlink.Link
 
 // moveUnderlay moves device's IPv4 addresses and the routes through it onto the bridge
 // and makes the device a port. Routes are read first: removing an address drops the
-// routes that depended on it.
-func moveUnderlay(dev, br netlink.Link) error {
+// routes that depended on it. When a step fails, what was moved is put back on the
+// device, so a failed ADD does not leave the node without its address.
+func moveUnderlay(dev, br netlink.Link) (err error) {
 	name := dev.Attrs().Name
 	addrs, err := netlinksafe.AddrList(dev, netlink.FAMILY_V4)
 	if err != nil {
@@ -104,6 +105,11 @@ func moveUnderlay(dev, br netlink.Link) error {
 	if err != nil {
 		return fmt.Errorf("list the routes through %s: %w", name, err)
 	}
+	defer func() {
+		if err != nil {
+			restoreUnderlay(dev, br, addrs, routes)
+		}
+	}()
 	for _, a := range addrs {
 		if err := netlink.AddrDel(dev, &a); err != nil {
 			return fmt.Errorf("remove %s from %s: %w", a.IPNet, name, err)
@@ -127,6 +133,23 @@ func moveUnderlay(dev, br netlink.Link) error {
 		}
 	}
 	return nil
+}
+
+// restoreUnderlay undoes moveUnderlay as far as it got, best effort: the error that
+// made it necessary is the one reported.
+func restoreUnderlay(dev, br netlink.Link, addrs []netlink.Addr, routes []netlink.Route) {
+	netlink.LinkSetNoMaster(dev)
+	for _, a := range addrs {
+		netlink.AddrDel(br, &netlink.Addr{IPNet: a.IPNet})
+		netlink.AddrAdd(dev, &netlink.Addr{IPNet: a.IPNet, Broadcast: a.Broadcast, Flags: a.Flags, Scope: a.Scope})
+	}
+	for _, r := range routes {
+		if r.Protocol == unix.RTPROT_KERNEL {
+			continue
+		}
+		r.LinkIndex = dev.Attrs().Index
+		netlink.RouteReplace(&r)
+	}
 }
 
 // wireFloatingPod gives the pod its floating IP with the subnet route (its neighbours on
