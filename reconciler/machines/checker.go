@@ -202,7 +202,7 @@ func probe(ctx context.Context, t Target, opts Options) (Facts, error) {
 		return Facts{}, err
 	}
 	defer client.Close()
-	out, err := client.Run(ctx, probeScript)
+	out, err := client.Run(ctx, ProbeScript)
 	if err != nil {
 		return Facts{}, err
 	}
@@ -211,7 +211,7 @@ func probe(ctx context.Context, t Target, opts Options) (Facts, error) {
 		return Facts{}, fmt.Errorf("%s: %w", ssh.Address, err)
 	}
 	before := opts.Now()
-	out, err = client.Run(ctx, clockCommand)
+	out, err = client.Run(ctx, ClockCommand)
 	after := opts.Now()
 	if err != nil {
 		return Facts{}, err

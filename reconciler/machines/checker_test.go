@@ -27,9 +27,9 @@ import (
 func cannedMachine(t *testing.T, password, output string, hang bool) *sshtest.Server {
 	return sshtest.Start(t, sshtest.Auth{User: "root", Password: password}, func(cmd string) sshtest.Reply {
 		switch cmd {
-		case probeScript:
+		case ProbeScript:
 			return sshtest.Reply{Stdout: output, Hang: hang}
-		case clockCommand:
+		case ClockCommand:
 			now := time.Now()
 			return sshtest.Reply{Stdout: fmt.Sprintf("%d.%09d\n", now.Unix(), now.Nanosecond())}
 		}
@@ -100,7 +100,7 @@ func TestRunReportsEveryFailure(t *testing.T) {
 	if r.Failed() != 3 {
 		t.Errorf("Failed() = %d, want 3", r.Failed())
 	}
-	if got := srv.Commands(); !slices.Equal(got, []string{probeScript, clockCommand}) {
+	if got := srv.Commands(); !slices.Equal(got, []string{ProbeScript, ClockCommand}) {
 		t.Errorf("commands run on the machine: %d, want exactly the probe and the clock (fixed strings)", len(got))
 	}
 }

@@ -37,6 +37,8 @@ type Check struct {
 
 // Minimum is what a machine of one role needs (seed §2.2's table).
 type Minimum struct {
+	// Role names the machine's kind in messages ("business-cluster node").
+	Role        string
 	CPUs        int
 	MemoryBytes int64
 	// SystemDiskBytes is the size of the system disk, read as the filesystem at /.
@@ -51,11 +53,11 @@ const gib = int64(1) << 30
 func MinimumFor(c *schema.Cluster, m schema.Machine) Minimum {
 	switch {
 	case IsGlobalCluster(c):
-		return Minimum{CPUs: 8, MemoryBytes: 16 * gib, SystemDiskBytes: 100 * gib}
+		return Minimum{Role: "Global cluster machine", CPUs: 8, MemoryBytes: 16 * gib, SystemDiskBytes: 100 * gib}
 	case m.Role == schema.RoleMaster:
-		return Minimum{CPUs: 4, MemoryBytes: 8 * gib, SystemDiskBytes: 100 * gib}
+		return Minimum{Role: "business-cluster master", CPUs: 4, MemoryBytes: 8 * gib, SystemDiskBytes: 100 * gib}
 	default:
-		return Minimum{CPUs: 8, MemoryBytes: 16 * gib, SystemDiskBytes: 100 * gib}
+		return Minimum{Role: "business-cluster node", CPUs: 8, MemoryBytes: 16 * gib, SystemDiskBytes: 100 * gib}
 	}
 }
 
@@ -118,7 +120,7 @@ func Evaluate(f Facts, c *schema.Cluster, m schema.Machine) []Check {
 func checkOS(f Facts) Check {
 	c := Check{ID: "os", Seen: orUnknown(f.OS) + " " + f.Arch}
 	c.Seen = strings.TrimSpace(c.Seen)
-	fix := "use Ubuntu 16.04/18.04 LTS 64-bit, CentOS Linux 7.6 64-bit or Tencent Linux 2.2 (the seed's supported systems)"
+	fix := "use Ubuntu 16.04/18.04 LTS 64-bit, CentOS Linux 7.6 64-bit or Tencent Linux 2.2 (the systems TKEStack supports)"
 	if f.Arch != "" && f.Arch != "x86_64" && f.Arch != "aarch64" {
 		c.Result, c.Fix = Fail, "a 64-bit system is required: "+fix
 		return c
@@ -156,7 +158,7 @@ func checkCPU(f Facts, min Minimum) Check {
 	case f.CPUs == 0:
 		c.Result, c.Seen, c.Fix = Warn, "unknown (nproc printed nothing)", fmt.Sprintf("the role needs %d cores", min.CPUs)
 	case f.CPUs < min.CPUs:
-		c.Result, c.Fix = Fail, fmt.Sprintf("give the machine at least %d cores (seed §2.2: the role's minimum; deployment fails below it)", min.CPUs)
+		c.Result, c.Fix = Fail, fmt.Sprintf("give the machine at least %d cores: TKEStack's minimum for a %s (deployment fails below it)", min.CPUs, min.Role)
 	default:
 		c.Result = Pass
 	}
@@ -165,12 +167,12 @@ func checkCPU(f Facts, min Minimum) Check {
 
 func checkMemory(f Facts, min Minimum) Check {
 	return sizeCheck("memory", f.MemoryBytes, min.MemoryBytes, "MemTotal",
-		fmt.Sprintf("give the machine at least %s of memory (seed §2.2: the role's minimum)", humanBytes(min.MemoryBytes)))
+		fmt.Sprintf("give the machine at least %s of memory: TKEStack's minimum for a %s", humanBytes(min.MemoryBytes), min.Role))
 }
 
 func checkDisk(f Facts, min Minimum) Check {
 	return sizeCheck("disk", f.RootFSBytes, min.SystemDiskBytes, "size of /",
-		fmt.Sprintf("give the machine a system disk of at least %s (seed §2.2; put docker and kubelet data on a data disk: dockerExtraArgs data-root, kubeletExtraArgs root-dir)", humanBytes(min.SystemDiskBytes)))
+		fmt.Sprintf("give the machine a system disk of at least %s (TKEStack's minimum), and keep docker and kubelet data on a data disk (spec.extraArgs.docker data-root, spec.extraArgs.kubelet root-dir)", humanBytes(min.SystemDiskBytes)))
 }
 
 func sizeCheck(id string, have, want int64, what, fix string) Check {
@@ -218,7 +220,7 @@ func checkPorts(f Facts) Check {
 	switch {
 	case len(busy) > 0:
 		c.Result, c.Seen = Fail, "in use: "+strings.Join(busy, ", ")
-		c.Fix = "stop what listens on these ports: the platform needs 80, 443, 8080, 6443, 2379, 2380, 10250-10255 and 31138 (seed §8.1.1: kill the processes on 80 2379 6443 8086 10249-10259 before re-adding a node)"
+		c.Fix = "stop what listens on these ports: the platform needs 80, 443, 8080, 6443, 2379, 2380, 10250-10255 and 31138 (TKEStack's clean-up before re-adding a node: kill the processes on 80 2379 6443 8086 10249-10259)"
 	case len(platform) > 0:
 		c.Result, c.Seen = Pass, "used by the platform: "+strings.Join(platform, ", ")
 	default:
@@ -252,7 +254,7 @@ func checkFirewall(f Facts) Check {
 func checkClock(f Facts) Check {
 	c := Check{ID: "clock"}
 	skew := f.ClockOffset.Abs() - f.ClockUncertainty
-	fix := "synchronise the clock with chrony (chronyc makestep; enable chronyd): the seed allows at most 2 s between hosts"
+	fix := "synchronise the clock with chrony (chronyc makestep; enable chronyd): TKEStack allows at most 2 s between hosts"
 	switch {
 	case skew > maxClockSkew:
 		direction := "ahead of"

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// probeScript is the one command gitfleet runs on a machine to learn its facts. It is a
+// ProbeScript is the one command gitfleet runs on a machine to learn its facts. It is a
 // constant: no value from the fleet repository is ever put into it, so a machine's
 // labels, names or addresses cannot reach a shell. Each section starts with a marker
 // line; every command tolerates being absent (older distributions, busybox) and prints
@@ -13,7 +13,7 @@ import (
 //
 // LC_ALL=C keeps the output in the format the parsers expect; PATH includes the sbin
 // directories a non-root login often lacks.
-const probeScript = `export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+const ProbeScript = `export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 s() { echo "` + sectionMarker + `$1"; }
 s hostname; hostname 2>/dev/null || cat /proc/sys/kernel/hostname
 s os-release; cat /etc/os-release 2>/dev/null
@@ -41,9 +41,9 @@ s firewall; for u in firewalld ufw; do test "$(systemctl is-active "$u" 2>/dev/n
 s end
 true`
 
-// clockCommand reads the machine's clock alone, so that the round trip around it is
+// ClockCommand reads the machine's clock alone, so that the round trip around it is
 // short and the offset from gitfleet's clock is measured to a few milliseconds.
-const clockCommand = `date +%s.%N`
+const ClockCommand = `date +%s.%N`
 
 const sectionMarker = "@@gitfleet-probe:"
 

@@ -81,10 +81,17 @@ func NewPrivateKeyPEM(t testing.TB) ([]byte, ssh.Signer) {
 	return pem.EncodeToMemory(block), s
 }
 
-// Start runs a scripted server until the test ends.
+// Start runs a scripted server on 127.0.0.1 until the test ends.
 func Start(t testing.TB, auth Auth, handle Handler) *Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartOn(t, "127.0.0.1", auth, handle)
+}
+
+// StartOn runs a scripted server on a loopback address of its own (127.0.0.2, ...), for
+// fleets whose machines must have distinct IPs.
+func StartOn(t testing.TB, ip string, auth Auth, handle Handler) *Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
