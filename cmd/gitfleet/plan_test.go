@@ -64,7 +64,7 @@ spec:
 	}
 	for _, want := range []string{
 		"| bj-prod | changed | 0 | 1 | 0 | 0 | 1 |",
-		"| gz-dev | unchanged | 0 | 0 | 0 | 0 | 0 |",
+		"3 cluster(s) unchanged: global, gz-dev, sh-gpu.",
 		"| quota | `businesses/payments.yaml:15:20` spec.quota.bj-prod.cpu | bj-prod | **asked 38 cpu, available 32**",
 		`spec.hard["requests.cpu"]: "16" -> "30"`,
 	} {

@@ -119,3 +119,20 @@ func short(commit string) string {
 	}
 	return commit
 }
+
+// quiet is a cluster the change does nothing to and that has nothing to say: the reports
+// name such clusters on one line instead of giving each a section.
+func quiet(cp ClusterPlan) bool {
+	return cp.State == ClusterUnchanged && cp.Violations == 0 && len(cp.Notes) == 0
+}
+
+// quietNames are the names of the quiet clusters.
+func quietNames(r *Report) []string {
+	var out []string
+	for _, cp := range r.Clusters {
+		if quiet(cp) {
+			out = append(out, cp.Name)
+		}
+	}
+	return out
+}

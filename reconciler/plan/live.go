@@ -43,27 +43,27 @@ const liveConcurrency = 10
 // managers, drift already there), and prunes come from the inventories recorded in the
 // cluster, not from the base render. It returns the plan and how many objects the
 // inventories hold (what the prune guard weighs prunes against).
-func liveCluster(ctx context.Context, c *schema.Cluster, fleet string, s sides, rendered ClusterPlan, conn reconciler.Connector) (ClusterPlan, int, error) {
+func liveCluster(ctx context.Context, c *schema.Cluster, fleet string, s sides, fromRenders ClusterPlan, conn reconciler.Connector) (ClusterPlan, int, error) {
 	name := c.Metadata.Name
-	cp := ClusterPlan{Name: name, State: rendered.State, Notes: rendered.Notes}
+	cp := ClusterPlan{Name: name, State: fromRenders.State, Notes: fromRenders.Notes}
 	lc, err := connect(c, conn)
 	if err != nil {
-		return rendered, 0, &LiveError{Cluster: name, Err: err}
+		return fromRenders, 0, &LiveError{Cluster: name, Err: err}
 	}
 	inventories, managed, err := lc.inventories(ctx, fleet)
 	if err != nil {
-		return rendered, 0, &LiveError{Cluster: name, Err: err}
+		return fromRenders, 0, &LiveError{Cluster: name, Err: err}
 	}
 	head := indexCluster(s.head)
 	// The render-to-render changes, by object, tell the change under review from drift.
 	changed := map[objectKey]ObjectChange{}
-	for _, ch := range rendered.Change {
+	for _, ch := range fromRenders.Change {
 		changed[objectKey{Group: groupOf(ch.APIVersion), Kind: ch.Kind, Namespace: ch.Namespace, Name: ch.Name}] = ch
 	}
 
 	entries, err := lc.diffAll(ctx, s.head, head)
 	if err != nil {
-		return rendered, 0, &LiveError{Cluster: name, Err: err}
+		return fromRenders, 0, &LiveError{Cluster: name, Err: err}
 	}
 	var failed []string
 	for _, e := range entries {
@@ -80,8 +80,17 @@ func liveCluster(ctx context.Context, c *schema.Cluster, fleet string, s sides, 
 		}
 	}
 
-	if err := lc.prunes(ctx, &cp, inventories, head, s); err != nil {
-		return rendered, 0, &LiveError{Cluster: name, Err: err}
+	// What head renders, addressed as the cluster scopes it: an inventory entry of any of
+	// these is not pruned.
+	rendered := map[objectKey]bool{}
+	for key := range head.byKey {
+		rendered[key] = true
+	}
+	for _, e := range entries {
+		rendered[e.key] = true
+	}
+	if err := lc.prunes(ctx, &cp, inventories, rendered, head, s); err != nil {
+		return fromRenders, 0, &LiveError{Cluster: name, Err: err}
 	}
 	sortChanges(cp.Create, cp.Change, cp.Prune, cp.Kept)
 	if cp.State == ClusterChanged || cp.State == ClusterUnchanged {
@@ -283,7 +292,7 @@ func samePath(a, b string) bool {
 // prunes lists the objects apply would delete: those recorded in an App's inventory
 // that head no longer renders (for that App or any other), that still exist, still
 // belong to the App, and are not protected by a prune setting or annotation.
-func (lc *liveClient) prunes(ctx context.Context, cp *ClusterPlan, inventories map[string]*inventory.Inventory, head *clusterObjects, s sides) error {
+func (lc *liveClient) prunes(ctx context.Context, cp *ClusterPlan, inventories map[string]*inventory.Inventory, rendered map[objectKey]bool, head *clusterObjects, s sides) error {
 	for app, inv := range inventories {
 		if head.failed[app] {
 			continue // neither applied nor pruned.
@@ -294,7 +303,7 @@ func (lc *liveClient) prunes(ctx context.Context, cp *ClusterPlan, inventories m
 				return fmt.Errorf("inventory of app %s: %w", app, err)
 			}
 			key := objectKey{Group: m.GroupKind.Group, Kind: m.GroupKind.Kind, Namespace: m.Namespace, Name: m.Name}
-			if _, ok := head.byKey[key]; ok {
+			if rendered[key] {
 				continue
 			}
 			stub, err := e.Object()

@@ -35,9 +35,17 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 	}
 	fmt.Fprintf(&b, "%d cluster(s): **%d** to create, **%d** to change, **%d** to prune. Renders: %d run, %d reused.\n\n",
 		s.Clusters, s.Create, s.Change, s.Prune, s.Renders, s.Reused)
-	b.WriteString("| Cluster | State | Create | Change | Prune | Kept | Violations |\n|---|---|---:|---:|---:|---:|---:|\n")
-	for _, cp := range r.Clusters {
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d |\n", mdEscape(cp.Name), cp.State, len(cp.Create), len(cp.Change), len(cp.Prune), len(cp.Kept), cp.Violations)
+	quietOnes := quietNames(r)
+	if len(quietOnes) < len(r.Clusters) {
+		b.WriteString("| Cluster | State | Create | Change | Prune | Kept | Violations |\n|---|---|---:|---:|---:|---:|---:|\n")
+		for _, cp := range r.Clusters {
+			if !quiet(cp) {
+				fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d |\n", mdEscape(cp.Name), cp.State, len(cp.Create), len(cp.Change), len(cp.Prune), len(cp.Kept), cp.Violations)
+			}
+		}
+	}
+	if len(quietOnes) > 0 {
+		fmt.Fprintf(&b, "\n%d cluster(s) unchanged: %s.\n", len(quietOnes), mdEscape(listSome(quietOnes, 30)))
 	}
 
 	// The rest is cut to fit: room is kept for the note that says what was cut.

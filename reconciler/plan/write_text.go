@@ -38,8 +38,15 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	fmt.Fprintf(&b, "%d cluster(s): %d to create, %d to change, %d to prune; %d violation(s); %d render(s), %d reused\n",
 		s.Clusters, s.Create, s.Change, s.Prune, s.Violations, s.Renders, s.Reused)
 	for _, cp := range r.Clusters {
+		if quiet(cp) {
+			continue
+		}
 		fmt.Fprintln(&b)
 		writeCluster(&b, cp, paint)
+	}
+	if names := quietNames(r); len(names) > 0 {
+		fmt.Fprintln(&b)
+		fmt.Fprintf(&b, "%d cluster(s) unchanged: %s\n", len(names), strings.Join(names, ", "))
 	}
 	if len(r.Violations) > 0 {
 		fmt.Fprintln(&b)
