@@ -30,6 +30,18 @@ func clusterLines(cp ClusterPlan) []line {
 		}
 		out = append(out, line{'~', fmt.Sprintf("~ %s (%s)", c.ID(), app)})
 		for _, f := range c.Fields {
+			if diff := lineDiff(f.Old, f.New); diff != nil {
+				out = append(out, line{' ', "    " + fieldHeader(f) + ":"})
+				for _, d := range diff {
+					if d == "…" {
+						out = append(out, line{' ', "        …"})
+						continue
+					}
+					// The mark stays first, so that a diff block colours the line.
+					out = append(out, line{d[0], d[:1] + "       " + clip(d[2:])})
+				}
+				continue
+			}
 			out = append(out, line{' ', "    " + fieldText(f)})
 		}
 	}
@@ -43,6 +55,14 @@ func clusterLines(cp ClusterPlan) []line {
 		out = append(out, line{'!', "! " + n})
 	}
 	return out
+}
+
+// fieldHeader is a field's path, with the drift mark.
+func fieldHeader(f FieldChange) string {
+	if f.Drift {
+		return f.Path + " [drift: the cluster differs from the base revision here already]"
+	}
+	return f.Path
 }
 
 // fieldText is one changed field: path: old -> new.

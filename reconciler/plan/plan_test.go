@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -264,5 +265,51 @@ func TestMarkdownIsCutToSize(t *testing.T) {
 	}
 	if strings.Count(out, "<details>") != strings.Count(out, "</details>") {
 		t.Error("a details section was cut in the middle")
+	}
+}
+
+func TestMultiLineValuesAreDiffedByLine(t *testing.T) {
+	conf := func(port string) string {
+		return "server {\n  listen " + port + ";\n  root /srv;\n  index index.html;\n  gzip on;\n  access_log off;\n  error_log stderr;\n}\n"
+	}
+	head := with(baseFleet(), map[string]string{"apps/web/cm.yaml": configMap("web", "a: \"1\"\n  b: x\n  nginx.conf: "+strconvQuote(conf("8080")))})
+	base := with(baseFleet(), map[string]string{"apps/web/cm.yaml": configMap("web", "a: \"1\"\n  b: x\n  nginx.conf: "+strconvQuote(conf("80")))})
+	r := run(t, base, head, DefaultOptions())
+	var b bytes.Buffer
+	if err := WriteText(&b, r, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `  ~ ConfigMap/web/web (app web)
+      data["nginx.conf"]:
+          server {
+  -         listen 80;
+  +         listen 8080;
+            root /srv;
+            index index.html;
+`
+	if got := b.String(); !strings.Contains(got, want) {
+		t.Errorf("text report:\n%s\nwant the changed line with two lines of context around it:\n%s", got, want)
+	}
+}
+
+func strconvQuote(s string) string {
+	data, _ := json.Marshal(s)
+	return string(data)
+}
+
+func TestTextIsColouredOnlyWhenAsked(t *testing.T) {
+	r := run(t, baseFleet(), with(baseFleet(), map[string]string{"apps/web/cm.yaml": configMap("web", "a: \"2\"\n  b: x")}), DefaultOptions())
+	var plain, colour bytes.Buffer
+	if err := WriteText(&plain, r, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteText(&colour, r, TextOptions{Color: true}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Errorf("plain text has escape codes: %q", plain.String())
+	}
+	if !strings.Contains(colour.String(), ansiYellow+"~ ConfigMap/web/web (app web)"+ansiReset) {
+		t.Errorf("coloured text does not mark the change yellow: %q", colour.String())
 	}
 }
