@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"gitfleet.dev/gitfleet/reconciler/driftwatch"
 	"gitfleet.dev/gitfleet/reconciler/gitsource"
+	"gitfleet.dev/gitfleet/reconciler/machines"
 	"gitfleet.dev/gitfleet/reconciler/status"
 	"gitfleet.dev/gitfleet/render"
 	"gitfleet.dev/gitfleet/schema"
@@ -52,6 +54,10 @@ type LoopOptions struct {
 	// Notify, when set, is called for every drift with the repository it was applied from
 	// (to send it through the fleet's NotifyChannels).
 	Notify func(ctx context.Context, repo *schema.Repo, d DriftReport)
+	// Machines, when set, checks the machines of Baremetal clusters over SSH and keeps
+	// their Nodes' labels and taints: when a cluster's machines change in the repository
+	// and at its slow interval, in the background; the results go into the status files.
+	Machines *machines.Keeper
 }
 
 // DriftReport is one drift as the loop reports it.
@@ -310,6 +316,8 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	}
 	l.mu.Unlock()
 	clusters, businesses := l.statuses(files, results, head), BusinessStatus(results)
+	l.withMachines(files, clusters)
+	l.checkMachines(ctx, repo)
 	l.mu.Lock()
 	for i := range clusters {
 		clusters[i].Drift = l.drift[clusters[i].Cluster]
@@ -333,6 +341,62 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	l.applied, l.repo, l.last, l.lastBusiness = head, repo, clusters, businesses
 	l.mu.Unlock()
 	return OutcomeApplied, l.writeStatus(ctx, clusters, businesses, removed...)
+}
+
+// withMachines fills each cluster's machines section: the last check's results, or,
+// before the first check since gitfleet started, what the status file says.
+func (l *Loop) withMachines(files fs.FS, clusters []status.Cluster) {
+	k := l.opts.Machines
+	if k == nil {
+		return
+	}
+	for i := range clusters {
+		if list, ok := k.Status(clusters[i].Cluster); ok {
+			clusters[i].Machines = list
+			continue
+		}
+		var prev status.Cluster
+		if data, err := fs.ReadFile(files, "status/clusters/"+clusters[i].Cluster+".yaml"); err == nil && yaml.Unmarshal(data, &prev) == nil {
+			clusters[i].Machines = prev.Machines
+		}
+	}
+}
+
+// checkMachines starts a pass of the machine checks when one is due. It runs in the
+// background: it logs in to every machine, a machine that is down costs its dial
+// timeout, and applies must not wait for that. Its results are committed by a status
+// write it triggers when done.
+func (l *Loop) checkMachines(ctx context.Context, repo *schema.Repo) {
+	k := l.opts.Machines
+	if k == nil {
+		return
+	}
+	due := k.Due(repo, time.Now())
+	if len(due) == 0 {
+		return
+	}
+	go func() {
+		ran, err := k.Run(ctx, repo, due, time.Now())
+		if err != nil && ctx.Err() == nil {
+			l.opts.Apply.Log.Error(err, "machine checks failed", "clusters", due)
+		}
+		if !ran || err != nil {
+			return
+		}
+		l.mu.Lock()
+		for i := range l.last {
+			if list, ok := k.Status(l.last[i].Cluster); ok {
+				l.last[i].Machines = list
+			} else if slices.Contains(due, l.last[i].Cluster) {
+				l.last[i].Machines = nil // its machines were all removed.
+			}
+		}
+		l.mu.Unlock()
+		select {
+		case l.driftNotice <- struct{}{}: // the loop writes the status files.
+		default:
+		}
+	}()
 }
 
 // removeClusters cleans the clusters the previous revision declared and this one does not

@@ -2,18 +2,42 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"testing"
 	"testing/fstest"
+	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"gitfleet.dev/gitfleet/reconciler"
+	"gitfleet.dev/gitfleet/reconciler/gitsource"
 	"gitfleet.dev/gitfleet/reconciler/machines"
+	"gitfleet.dev/gitfleet/reconciler/machines/sshrun"
+	"gitfleet.dev/gitfleet/reconciler/machines/sshrun/sshtest"
+	"gitfleet.dev/gitfleet/reconciler/notify"
 	"gitfleet.dev/gitfleet/schema"
 )
+
+// loopWith is r.loop(0) with its options changed.
+func (r *remoteFleet) loopWith(mutate func(*reconciler.LoopOptions)) *reconciler.Loop {
+	r.t.Helper()
+	opts := gitsource.DefaultOptions()
+	opts.URL, opts.Branch, opts.Log = "file://"+r.bare, "main", logr.Discard()
+	src, err := gitsource.New(opts)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	apply := reconciler.DefaultApplyOptions()
+	apply.HealthTimeout = 10 * time.Second
+	lo := reconciler.LoopOptions{Source: src, Status: statusWriter{src}, Connector: r.conn, Apply: apply}
+	mutate(&lo)
+	return reconciler.NewLoop(lo)
+}
 
 // machinesCluster is cluster alpha declared Baremetal with the given machines (YAML list
 // items), loaded and validated as the repository would be.
@@ -178,5 +202,96 @@ func TestMachineNodeLabelsAndTaints(t *testing.T) {
 		if v, ok := n.Annotations[machines.TaintsAnnotation]; ok {
 			t.Errorf("node %s still has %s=%q", name, machines.TaintsAnnotation, v)
 		}
+	}
+}
+
+// TestServeMachines: the serve loop checks a Baremetal cluster's machine over SSH when
+// it first sees it and again when its spec changes (not on other pushes), commits the
+// facts and checks in the cluster's status file, and keeps the Node's labels as the
+// repository says.
+func TestServeMachines(t *testing.T) {
+	ctx := t.Context()
+	t.Setenv("MACHINES_E2E_PASSWORD", "pw")
+	const ip = "127.0.0.7"
+	probe := "@@gitfleet-probe:hostname\nprobe-host\n@@gitfleet-probe:cpus\n16\n@@gitfleet-probe:uid\n0\n@@gitfleet-probe:end\n"
+	srv := sshtest.StartOn(t, ip, sshtest.Auth{User: "root", Password: "pw"}, func(cmd string) sshtest.Reply {
+		switch cmd {
+		case machines.ProbeScript:
+			return sshtest.Reply{Stdout: probe}
+		case machines.ClockCommand:
+			now := time.Now()
+			return sshtest.Reply{Stdout: fmt.Sprintf("%d.%09d\n", now.Unix(), now.Nanosecond())}
+		}
+		return sshtest.Reply{Status: 127}
+	})
+	_, port, _ := net.SplitHostPort(srv.Addr)
+	cs, err := kubernetes.NewForConfig(env.Cluster(alpha).RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: ip}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.CoreV1().Nodes().Delete(context.Background(), ip, metav1.DeleteOptions{}) })
+	nodeLabel := func() string {
+		n, err := cs.CoreV1().Nodes().Get(ctx, ip, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Labels["rack"]
+	}
+	clusterFile := func(rack string) string {
+		return "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: alpha\n  labels: {env: test}\nspec:\n  type: Baremetal\n  version: \"1.37.2\"\n" +
+			"  machines:\n  - {ip: " + ip + ", port: " + port + ", role: master, password: {env: MACHINES_E2E_PASSWORD}, labels: {rack: " + rack + "}}\n"
+	}
+	probes := func() int {
+		n := 0
+		for _, c := range srv.Commands() {
+			if c == machines.ProbeScript {
+				n++
+			}
+		}
+		return n
+	}
+
+	r := newRemoteFleet(t, "machines-serve")
+	r.push(map[string]string{"clusters/alpha.yaml": clusterFile("r1")})
+	hosts, err := sshrun.LoadKnownHosts(sshtest.WriteKnownHosts(t, sshtest.KnownHostsLine(srv.Addr, srv.HostKey.PublicKey())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keeper := machines.DefaultKeeperOptions()
+	keeper.Check.KnownHosts, keeper.Check.Secrets = hosts, notify.EnvFileResolver(nil)
+	keeper.FieldManager, keeper.RESTConfig = reconciler.FieldManager, r.conn.RESTConfig
+	keeper.Interval = time.Hour
+	loop := r.loopWith(func(o *reconciler.LoopOptions) { o.Machines = machines.NewKeeper(keeper) })
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = loop.Start(runCtx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	eventually(t, 20*time.Second, "node label rack=r1", func() bool { return nodeLabel() == "r1" })
+	eventually(t, 20*time.Second, "machine facts in the status commit", func() bool {
+		s, _ := r.remoteStatus(alpha)
+		return len(s.Machines) == 1 && s.Machines[0].Hostname == "probe-host" && s.Machines[0].Node == ip &&
+			s.Machines[0].Facts != nil && s.Machines[0].Facts.CPUs == 16 && len(s.Machines[0].Checks) > 10
+	})
+	if n := probes(); n != 1 {
+		t.Errorf("the machine was probed %d times, want once", n)
+	}
+
+	// A push that does not touch the machines does not log in to them again.
+	r.push(map[string]string{"apps/web/app.yaml": appYAML("web"), "apps/web/kustomization.yaml": kustomization("ns.yaml"), "apps/web/ns.yaml": namespace("machines-serve")})
+	loop.Trigger()
+	eventually(t, 20*time.Second, "the push applied", func() bool {
+		var ns corev1.Namespace
+		return clientFor(t, alpha).Get(ctx, keyOf("", "machines-serve"), &ns) == nil
+	})
+	// A machine change makes the cluster due at once.
+	r.push(map[string]string{"clusters/alpha.yaml": clusterFile("r2")})
+	loop.Trigger()
+	eventually(t, 20*time.Second, "node label rack=r2", func() bool { return nodeLabel() == "r2" })
+	if n := probes(); n != 2 {
+		t.Errorf("the machine was probed %d times, want twice (first sight and its change, not the unrelated push)", n)
 	}
 }
