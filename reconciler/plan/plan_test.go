@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -311,5 +312,34 @@ func TestTextIsColouredOnlyWhenAsked(t *testing.T) {
 	}
 	if !strings.Contains(colour.String(), ansiYellow+"~ ConfigMap/web/web (app web)"+ansiReset) {
 		t.Errorf("coloured text does not mark the change yellow: %q", colour.String())
+	}
+}
+
+// TestBrokenHeadIsPlanned: a head revision that does not validate is still planned (a
+// reviewer sees what it would do), its App that cannot be rendered is neither changed nor
+// pruned, and every problem is a violation at its file.
+func TestBrokenHeadIsPlanned(t *testing.T) {
+	head := with(baseFleet(), map[string]string{
+		"clusters/alpha.yaml":         cluster("alpha", "1.18.3") + "  tpye: Imported\n",
+		"apps/web/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- missing.yaml\n",
+	})
+	r := run(t, baseFleet(), head, DefaultOptions())
+	cp := r.Clusters[0]
+	if len(cp.Create)+len(cp.Change)+len(cp.Prune)+len(cp.Kept) != 0 {
+		t.Errorf("an App that cannot be rendered is planned: %+v", cp)
+	}
+	var got []string
+	for _, v := range r.Violations {
+		got = append(got, fmt.Sprintf("%s %s %s", v.Kind, v.Position(), v.Field))
+	}
+	want := []string{
+		"render apps/web/app.yaml:7:5 spec.source",
+		"validation clusters/alpha.yaml:9:3 spec.tpye",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("violations (-want +got):\n%s\n%+v", diff, r.Violations)
+	}
+	if r.ExitCode() != 1 {
+		t.Errorf("exit code %d, want 1", r.ExitCode())
 	}
 }
