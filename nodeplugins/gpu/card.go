@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
 )
 
 // Resource is one of the two extended resources the plugin advertises.
@@ -37,6 +39,18 @@ type Card struct {
 	MemoryMiB uint64
 	// PCIBusID is for logs: it is what `nvidia-smi` and the kernel's Xid messages print.
 	PCIBusID string
+	// Distance to each other card, by UUID: 0 for NVLink (or the same board), then NVML's
+	// PCIe topology levels (10 one switch, 20 several switches, 30 one host bridge, 40 one
+	// NUMA node, 50 across CPUs). Whole cards for one container are the closest set.
+	Distance map[string]int
+}
+
+// distanceTo is the distance to another card; a pair NVML could not place is the farthest.
+func (c Card) distanceTo(uuid string) int {
+	if d, ok := c.Distance[uuid]; ok {
+		return d
+	}
+	return int(nvml.TOPOLOGY_SYSTEM)
 }
 
 // Units is how many device IDs of a resource the card advertises.

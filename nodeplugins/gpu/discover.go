@@ -17,6 +17,7 @@ func Discover(lib nvml.Interface) ([]Card, error) {
 		return nil, fmt.Errorf("discover: %w", ErrNoCards)
 	}
 	cards := make([]Card, 0, count)
+	devs := make([]nvml.Device, 0, count)
 	for i := range count {
 		dev, ret := lib.DeviceGetHandleByIndex(i)
 		if ret != nvml.SUCCESS {
@@ -27,8 +28,31 @@ func Discover(lib nvml.Interface) ([]Card, error) {
 			return nil, err
 		}
 		cards = append(cards, card)
+		devs = append(devs, dev)
+	}
+	for i := range cards {
+		cards[i].Distance = map[string]int{}
+		for j := range cards {
+			if i != j {
+				cards[i].Distance[cards[j].UUID] = distance(devs[i], devs[j])
+			}
+		}
 	}
 	return cards, nil
+}
+
+// distance is how closely two cards are connected, for picking whole cards that talk to each
+// other fastest (the seed's topology-aware allocation). A pair NVML cannot place is left out
+// and counts as the farthest.
+func distance(a, b nvml.Device) int {
+	if status, ret := a.GetP2PStatus(b, nvml.P2P_CAPS_INDEX_NVLINK); ret == nvml.SUCCESS && status == nvml.P2P_STATUS_OK {
+		return 0
+	}
+	level, ret := a.GetTopologyCommonAncestor(b)
+	if ret != nvml.SUCCESS {
+		return int(nvml.TOPOLOGY_SYSTEM)
+	}
+	return int(level)
 }
 
 // describe reads what the plugin needs of one card. Every field is required: a card whose

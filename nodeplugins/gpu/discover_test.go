@@ -55,6 +55,11 @@ func TestDiscover(t *testing.T) {
 			if diff := cmp.Diff(tc.wantMemIDs, gotMemIDs); diff != "" {
 				t.Errorf("vcuda-memory units per card (-want +got):\n%s", diff)
 			}
+			if len(cards) == 8 {
+				if d := cards[0].Distance; d[cards[1].UUID] != 10 || d[cards[4].UUID] != 50 || len(d) != 7 {
+					t.Errorf("gpu0's distances = %v, want 10 to gpu1 (one PCIe switch), 50 to gpu4 (across CPUs), 7 cards", d)
+				}
+			}
 		})
 	}
 }

@@ -27,9 +27,11 @@
 // sockets and creates a new kubelet.sock, which the plugin notices within a second).
 //
 // GetPreferredAllocation steers the kubelet: a share goes to the fullest card it fits on, so
-// whole cards stay free; whole cards are cards with all 100 units free. The kubelet places a
-// container's resources one after the other, so the first of core and memory picks the card
-// and the second follows it (within ManagerOptions.PairWindow). Allocate then checks what the
+// whole cards stay free; whole cards are cards with all 100 units free, and several of them
+// are the best-connected free set (the seed's topology-aware allocation: NVLink first, then
+// the nearest common PCIe ancestor NVML reports). The kubelet places a container's resources
+// one after the other, so the first of core and memory picks the card and the second follows
+// it (within ManagerOptions.PairWindow). Allocate then checks what the
 // kubelet actually chose against the rules above and refuses, in the pod's events, anything
 // else: a share over two cards, a split whole card, memory on another card than the cores, a
 // card that has become unhealthy, or a device node missing on the node.

@@ -126,13 +126,12 @@ func (m *Manager) pickCoreCards(free map[string][]unitID, size int, pair *choice
 			return nil, &AllocationError{Resource: ResourceCore, Units: size, Reason: fmt.Sprintf(
 				"%d whole cards wanted, %d healthy cards are entirely free (free per card: %s)", k, len(whole), m.describeFree(free))}
 		}
-		if pair != nil {
-			// The card the container's memory went to comes first.
-			slices.SortStableFunc(whole, func(a, b string) int {
-				return cmp.Compare(boolRank(!slices.Contains(pair.cards, a)), boolRank(!slices.Contains(pair.cards, b)))
-			})
+		seeds := whole
+		if pair != nil && slices.Contains(whole, pair.cards[0]) {
+			// The card the container's memory went to is one of them.
+			seeds = pair.cards[:1]
 		}
-		return whole[:k], nil
+		return m.closestSet(whole, seeds, k), nil
 	default:
 		return nil, invalidCoreRequest(size)
 	}
@@ -296,9 +295,36 @@ func (m *Manager) describeFree(free map[string][]unitID) string {
 	return strings.Join(parts, ", ")
 }
 
-func boolRank(b bool) int {
-	if b {
-		return 1
+// closestSet picks k of the candidate cards that are best connected to each other: from each
+// seed, it adds the candidate closest to those already picked, and keeps the set with the
+// smallest sum of pairwise distances (the lowest card indexes on ties).
+func (m *Manager) closestSet(candidates, seeds []string, k int) []string {
+	var best []string
+	bestScore := 0
+	for _, seed := range seeds {
+		set := []string{seed}
+		score := 0
+		for len(set) < k {
+			next, nextCost := "", 0
+			for _, c := range candidates {
+				if slices.Contains(set, c) {
+					continue
+				}
+				cost := 0
+				for _, s := range set {
+					cost += m.cards[m.byUUID[s]].distanceTo(c)
+				}
+				if next == "" || cost < nextCost {
+					next, nextCost = c, cost
+				}
+			}
+			set = append(set, next)
+			score += nextCost
+		}
+		if best == nil || score < bestScore {
+			best, bestScore = set, score
+		}
 	}
-	return 0
+	slices.SortFunc(best, func(a, b string) int { return cmp.Compare(m.byUUID[a], m.byUUID[b]) })
+	return best
 }

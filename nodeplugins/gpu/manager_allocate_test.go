@@ -65,6 +65,7 @@ func TestAllocationRules(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		machine   []gpus.Config
+		nvlink    [][2]int
 		unhealthy []int
 		steps     []step
 	}{
@@ -108,6 +109,26 @@ func TestAllocationRules(t *testing.T) {
 			steps: []step{{r: ResourceCore, ids: func(c []Card) []string {
 				return slices.Concat(units(c, 0, ResourceCore, 0, 100), units(c, 1, ResourceCore, 0, 50), units(c, 2, ResourceCore, 0, 50))
 			}, wantErr: "whole cards are given whole, GPU 1"}},
+		},
+		{
+			// Cards 0-3 share one PCIe switch, 4-7 another. With 0-2 partly taken, two
+			// whole cards are 4 and 5 (one switch), not 3 and 4 (across the CPUs).
+			name:    "whole cards are the best-connected free set",
+			machine: eightMixed,
+			steps: []step{
+				{r: ResourceCore, ids: func(c []Card) []string { return units(c, 0, ResourceCore, 0, 10) }, wantCards: []int{0}},
+				{r: ResourceCore, ids: func(c []Card) []string { return units(c, 1, ResourceCore, 0, 10) }, wantCards: []int{1}},
+				{r: ResourceCore, ids: func(c []Card) []string { return units(c, 2, ResourceCore, 0, 10) }, wantCards: []int{2}},
+				{r: ResourceCore, size: 200, wantCards: []int{4, 5}},
+				{r: ResourceCore, size: 200, wantCards: []int{6, 7}},
+				{r: ResourceCore, size: 100, wantCards: []int{3}},
+			},
+		},
+		{
+			name:    "NVLink beats a shared PCIe switch",
+			machine: eightMixed,
+			nvlink:  [][2]int{{1, 6}},
+			steps:   []step{{r: ResourceCore, size: 200, wantCards: []int{1, 6}}},
 		},
 		{
 			name:    "memory follows the card that serves the cores",
@@ -178,7 +199,11 @@ func TestAllocationRules(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cards := newMockNode(t, tc.machine).discover(t)
+			node := newMockNode(t, tc.machine)
+			for _, pair := range tc.nvlink {
+				node.nvlink[pair] = true
+			}
+			cards := node.discover(t)
 			m := NewManager(cards, ManagerOptions{PairWindow: DefaultManagerOptions().PairWindow, Logger: quietLogger()})
 			for _, i := range tc.unhealthy {
 				m.SetHealth(cards[i].UUID, false, "Xid 79 critical error")

@@ -35,6 +35,9 @@ type mockNode struct {
 	procs     map[string][]nvml.ProcessInfo
 	samples   map[string][]nvml.ProcessUtilizationSample
 	sinceSeen map[string][]uint64 // lastSeenTimeStamp arguments, per card
+	// nvlink are the pairs of card indexes joined by NVLink. Otherwise cards 0-3 and 4-7
+	// each share a PCIe switch, and the two groups meet only across the CPUs.
+	nvlink map[[2]int]bool
 }
 
 func newMockNode(t *testing.T, cards []gpus.Config) *mockNode {
@@ -48,6 +51,7 @@ func newMockNode(t *testing.T, cards []gpus.Config) *mockNode {
 		Server: srv, events: make(chan nvml.EventData, 16),
 		lost: map[string]bool{}, procs: map[string][]nvml.ProcessInfo{},
 		samples: map[string][]nvml.ProcessUtilizationSample{}, sinceSeen: map[string][]uint64{},
+		nvlink: map[[2]int]bool{},
 	}
 	srv.EventSetCreateFunc = func() (nvml.EventSet, nvml.Return) {
 		return &mock.EventSet{
@@ -69,6 +73,19 @@ func newMockNode(t *testing.T, cards []gpus.Config) *mockNode {
 			return nvml.EventTypeXidCriticalError | nvml.EventTypeDoubleBitEccError | nvml.EventTypeSingleBitEccError, nvml.SUCCESS
 		}
 		dev.RegisterEventsFunc = func(uint64, nvml.EventSet) nvml.Return { return nvml.SUCCESS }
+		dev.GetP2PStatusFunc = func(other nvml.Device, _ nvml.GpuP2PCapsIndex) (nvml.GpuP2PStatus, nvml.Return) {
+			j := other.(*server.Device).Index
+			if n.nvlink[[2]int{dev.Index, j}] || n.nvlink[[2]int{j, dev.Index}] {
+				return nvml.P2P_STATUS_OK, nvml.SUCCESS
+			}
+			return nvml.P2P_STATUS_NOT_SUPPORTED, nvml.SUCCESS
+		}
+		dev.GetTopologyCommonAncestorFunc = func(other nvml.Device) (nvml.GpuTopologyLevel, nvml.Return) {
+			if other.(*server.Device).Index/4 == dev.Index/4 {
+				return nvml.TOPOLOGY_SINGLE, nvml.SUCCESS
+			}
+			return nvml.TOPOLOGY_SYSTEM, nvml.SUCCESS
+		}
 		dev.GetMemoryInfoFunc = func() (nvml.Memory, nvml.Return) {
 			n.mu.Lock()
 			defer n.mu.Unlock()
