@@ -30,8 +30,12 @@
 // whole cards stay free; whole cards are cards with all 100 units free, and several of them
 // are the best-connected free set (the seed's topology-aware allocation: NVLink first, then
 // the nearest common PCIe ancestor NVML reports). The kubelet places a container's resources
-// one after the other, so the first of core and memory picks the card and the second follows
-// it (within ManagerOptions.PairWindow). Allocate then checks what the
+// one after the other and says nothing of which container asks, so the first of core and
+// memory picks the card and the second follows it (within ManagerOptions.PairWindow): cores
+// asked right after memory must go to its card or are refused (nobody asks for memory
+// without cores); memory asked right after cores goes to their card when it fits there
+// (those cores may have been an earlier container's, asked without memory). Allocate then
+// checks what the
 // kubelet actually chose against the rules above and refuses, in the pod's events, anything
 // else: a share over two cards, a split whole card, memory on another card than the cores, a
 // card that has become unhealthy, or a device node missing on the node.

@@ -106,7 +106,10 @@ func (m *Manager) pickCoreCards(free map[string][]unitID, size int, pair *choice
 				"a request of 1-100 units must fit on one card, and no healthy card has %d free units (free per card: %s)",
 				size, m.describeFree(free))}
 		}
-		if pair != nil && slices.Contains(fits, pair.cards[0]) {
+		if pair != nil {
+			if !slices.Contains(fits, pair.cards[0]) {
+				return nil, m.coresDoNotFollow(pair, size, free)
+			}
 			return pair.cards[:1], nil
 		}
 		// Best fit: the fullest card that still fits, lowest index on ties.
@@ -127,7 +130,10 @@ func (m *Manager) pickCoreCards(free map[string][]unitID, size int, pair *choice
 				"%d whole cards wanted, %d healthy cards are entirely free (free per card: %s)", k, len(whole), m.describeFree(free))}
 		}
 		seeds := whole
-		if pair != nil && slices.Contains(whole, pair.cards[0]) {
+		if pair != nil {
+			if !slices.Contains(whole, pair.cards[0]) {
+				return nil, m.coresDoNotFollow(pair, size, free)
+			}
 			// The card the container's memory went to is one of them.
 			seeds = pair.cards[:1]
 		}
@@ -135,6 +141,16 @@ func (m *Manager) pickCoreCards(free map[string][]unitID, size int, pair *choice
 	default:
 		return nil, invalidCoreRequest(size)
 	}
+}
+
+// coresDoNotFollow refuses cores that cannot go where the container's memory went. Memory
+// chosen just before cores is this container's (nobody asks for memory without cores), so
+// the cores must follow it rather than land elsewhere.
+func (m *Manager) coresDoNotFollow(pair *choice, size int, free map[string][]unitID) error {
+	c := m.cards[m.byUUID[pair.cards[0]]]
+	return &AllocationError{Resource: ResourceCore, Units: size, Reason: fmt.Sprintf(
+		"the container's %s went to GPU %d, which has %d free core units; cores and memory stay on one card",
+		ResourceMemory, c.Index, len(free[c.UUID]))}
 }
 
 // pickMemoryCard chooses the card for size memory units.
@@ -154,6 +170,9 @@ func (m *Manager) pickMemoryCard(free map[string][]unitID, size int, pair *choic
 			size, MemoryUnitMiB, m.describeFree(free))}
 	}
 	if pair != nil {
+		// Cores chosen just before may be this container's or an earlier container's that
+		// asked for cores only: follow them when the memory fits, otherwise the choice was
+		// not this container's (Preferred then forgets it).
 		for _, uuid := range pair.cards {
 			if slices.Contains(fits, uuid) {
 				return []string{uuid}, nil

@@ -148,6 +148,16 @@ func TestAllocationRules(t *testing.T) {
 			},
 		},
 		{
+			name:    "cores that cannot follow the memory chosen first are refused",
+			machine: twoA100,
+			steps: []step{
+				{r: ResourceCore, ids: func(c []Card) []string { return units(c, 1, ResourceCore, 0, 80) }, wantCards: []int{1}},
+				{r: ResourceCore, size: 50, wantCards: []int{0}},    // a container of cores only
+				{r: ResourceMemory, size: 200, wantCards: []int{1}}, // 50 GiB fits only gpu1: not gpu0's cores
+				{r: ResourceCore, size: 30, wantErr: "the container's tencent.com/vcuda-memory went to GPU 1, which has 20 free core units"},
+			},
+		},
+		{
 			name:    "memory on another card than the container's cores is refused",
 			machine: twoA100,
 			steps: []step{
