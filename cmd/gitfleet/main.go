@@ -41,14 +41,19 @@ func newRootCommand() *cobra.Command {
 		Use:   "gitfleet",
 		Short: "GitOps for a fleet of Kubernetes clusters, from one git repository",
 		Long: `gitfleet keeps a fleet of Kubernetes clusters in the state that one git repository,
-the fleet repo, describes: clusters, apps (kustomize), and where each app goes.
+the fleet repo, describes: clusters and their machines, businesses with quotas per
+cluster, namespaces, addons, alert rules, and apps (kustomize or Helm) and where each goes.
 
   gitfleet validate DIR                      check a fleet repo; every problem with file and line
   gitfleet render DIR --cluster NAME         print the objects a cluster would get
-  gitfleet apply --repo DIR --kubeconfig F   apply the repo to every cluster it declares`,
+  gitfleet plan --base REV [--head REV]      what a change does on every cluster, and the rules it breaks
+  gitfleet apply --repo DIR --kubeconfig F   apply the repo to every cluster it declares
+  gitfleet diff --cluster NAME               how a live cluster differs from the repository (drift)
+  gitfleet serve --repo-url URL              the reconciler: follow the repo, apply, commit status
+  gitfleet status [DIR]                      the status gitfleet last committed`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(), newRenderCommand(), newApplyCommand(), newSchemaCommand(), newStatusCommand(), newServeCommand())
+	root.AddCommand(newValidateCommand(), newRenderCommand(), newPlanCommand(), newDiffCommand(), newApplyCommand(), newSchemaCommand(), newStatusCommand(), newServeCommand())
 	return root
 }
