@@ -80,10 +80,19 @@ func (p *Plugin) kubeletSocket() string {
 // It returns nil when ctx ends; a kubelet that is not up yet is waited for, not an error.
 func (p *Plugin) Run(ctx context.Context) error {
 	log := p.opts.Logger
+	lastErr := ""
 	for {
 		gen, err := p.start(ctx)
-		if err != nil {
+		switch {
+		case err == nil:
+			lastErr = ""
+		case err.Error() != lastErr:
+			// Once per distinct reason: a node whose kubelet is down for an hour should not
+			// log the same line every second.
 			log.Warn("not registered with the kubelet yet, retrying", "every", p.opts.CheckInterval, "err", err)
+			lastErr = err.Error()
+		default:
+			log.Debug("still not registered with the kubelet", "err", err)
 		}
 		for gen != nil && !p.kubeletRestarted(gen) {
 			select {

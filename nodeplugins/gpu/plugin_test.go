@@ -349,3 +349,27 @@ func allOnCard(ids []string, uuid string) bool {
 	}
 	return true
 }
+
+// A plugin started before the kubelet (a node boot, a DaemonSet rollout during a kubelet
+// upgrade) waits for kubelet.sock and registers once it appears.
+func TestRegistersWhenKubeletComesUp(t *testing.T) {
+	cards := newMockNode(t, oneCard).discover(t)
+	mgr := NewManager(cards, ManagerOptions{Logger: quietLogger()})
+	dir := socketDir(t)
+	startPlugin(t, mgr, dir, fakeNodeFiles(t, len(cards)))
+	time.Sleep(100 * time.Millisecond) // several failed attempts
+	if _, err := os.Stat(filepath.Join(dir, "gitfleet-gpu-vcuda-core.sock")); err == nil {
+		t.Error("the plugin left a socket behind while no kubelet was there")
+	}
+	reqs, clients := startKubelet(t, dir).waitRegistrations(t)
+	if len(reqs) != 2 {
+		t.Fatalf("registrations: %v", reqs)
+	}
+	stream, err := clients[ResourceMemory].ListAndWatch(t.Context(), &pluginapi.Empty{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := countHealth(cards, recvDevices(t, stream)); got["gpu0 Healthy"] != 96 {
+		t.Errorf("vcuda-memory of one 24 GB card: %v, want 96 healthy units", got)
+	}
+}
