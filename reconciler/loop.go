@@ -317,7 +317,6 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	l.mu.Unlock()
 	clusters, businesses := l.statuses(files, results, head), BusinessStatus(results)
 	l.withMachines(files, clusters)
-	l.checkMachines(ctx, repo)
 	l.mu.Lock()
 	for i := range clusters {
 		clusters[i].Drift = l.drift[clusters[i].Cluster]
@@ -340,6 +339,7 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	}
 	l.applied, l.repo, l.last, l.lastBusiness = head, repo, clusters, businesses
 	l.mu.Unlock()
+	l.checkMachines(ctx, repo) // after l.repo is this revision: a pass never sees an older one as newer.
 	return OutcomeApplied, l.writeStatus(ctx, clusters, businesses, removed...)
 }
 
@@ -391,10 +391,16 @@ func (l *Loop) checkMachines(ctx context.Context, repo *schema.Repo) {
 				l.last[i].Machines = nil // its machines were all removed.
 			}
 		}
+		latest := l.repo
 		l.mu.Unlock()
 		select {
 		case l.driftNotice <- struct{}{}: // the loop writes the status files.
 		default:
+		}
+		if latest != nil && latest != repo {
+			// A revision applied during the pass may have changed machines: its Due
+			// found the pass running.
+			l.checkMachines(ctx, latest)
 		}
 	}()
 }
