@@ -79,6 +79,8 @@ func (m *Manager) Preferred(r Resource, available, mustInclude []string, size in
 		return nil, fmt.Errorf("unknown resource %q", r)
 	}
 	if err != nil {
+		// The container fails admission: its other resource's choice binds nobody now.
+		m.last = nil
 		return nil, err
 	}
 	if pair != nil && !slices.Contains(cards, pair.cards[0]) && !slices.Contains(pair.cards, cards[0]) {
@@ -224,6 +226,7 @@ func (m *Manager) Allocate(r Resource, ids []string) (Grant, error) {
 	now := time.Now()
 	if pair := m.pairedWith(r, now); pair != nil {
 		if err := checkFollows(g, pair); err != nil {
+			m.last = nil // the container fails admission, see Preferred
 			return Grant{}, err
 		}
 		m.last = nil // both resources of the container are placed

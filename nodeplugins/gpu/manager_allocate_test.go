@@ -155,6 +155,8 @@ func TestAllocationRules(t *testing.T) {
 				{r: ResourceCore, size: 50, wantCards: []int{0}},    // a container of cores only
 				{r: ResourceMemory, size: 200, wantCards: []int{1}}, // 50 GiB fits only gpu1: not gpu0's cores
 				{r: ResourceCore, size: 30, wantErr: "the container's tencent.com/vcuda-memory went to GPU 1, which has 20 free core units"},
+				// That container failed admission; the next one is not held to its memory.
+				{r: ResourceCore, size: 30, wantCards: []int{0}},
 			},
 		},
 		{
