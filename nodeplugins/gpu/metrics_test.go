@@ -232,3 +232,43 @@ func TestMetricsWithoutGPU(t *testing.T) {
 		t.Errorf("/usage = %q, want %q", body, want)
 	}
 }
+
+// lostCard is NVML with one card gone from the bus: every lookup of it fails.
+type lostCard struct {
+	nvml.Interface
+	uuid string
+}
+
+func (l lostCard) DeviceGetHandleByUUID(uuid string) (nvml.Device, nvml.Return) {
+	if uuid == l.uuid {
+		return nil, nvml.ERROR_GPU_IS_LOST
+	}
+	return l.Interface.DeviceGetHandleByUUID(uuid)
+}
+
+// A card NVML cannot read does not break the scrape: the other cards are reported, and
+// /usage says what could not be read.
+func TestMetricsWithLostCard(t *testing.T) {
+	node := newMockNode(t, eightMixed)
+	cards := node.discover(t)
+	mgr := NewManager(cards, ManagerOptions{Logger: quietLogger()})
+	opts := DefaultUsageOptions()
+	opts.NodeName = "gpu-node-1"
+	opts.PodResourcesSocket = startPodResources(t, nil)
+	opts.ProcRoot = t.TempDir()
+	opts.Logger = quietLogger()
+	srv := httptest.NewServer(NewMetricsHandler(NewUsageReader(lostCard{node, cards[5].UUID}, mgr, opts), quietLogger()))
+	defer srv.Close()
+	if got := scrape(t, srv.URL+"/metrics"); len(got) != 8 {
+		t.Errorf("/metrics with gpu5 lost has %d series, want the 8 cards' health: %v", len(got), got)
+	}
+	resp, err := http.Get(srv.URL + "/usage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := "problem: NVML DeviceGetHandleByUUID on GPU " + cards[5].UUID + ": ERROR_GPU_IS_LOST"; !strings.Contains(string(body), want) {
+		t.Errorf("/usage lacks %q:\n%s", want, body)
+	}
+}
