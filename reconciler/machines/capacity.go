@@ -1,7 +1,10 @@
 package machines
 
 import (
+	"io/fs"
+
 	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
 
 	"gitfleet.dev/gitfleet/reconciler/status"
 	"gitfleet.dev/gitfleet/schema"
@@ -70,4 +73,25 @@ func FillCapacity(repo *schema.Repo, facts map[string][]status.Machine) []string
 		}
 	}
 	return filled
+}
+
+// FactsFromStatus reads the machines sections of the status files in a repository tree
+// (status/clusters/<name>.yaml): cluster name -> machines, for FillCapacity where no
+// check has run in this process (gitfleet validate, plan, a freshly started server).
+// Files that are missing or unreadable contribute nothing.
+func FactsFromStatus(fsys fs.FS) map[string][]status.Machine {
+	out := map[string][]status.Machine{}
+	paths, _ := fs.Glob(fsys, "status/clusters/*.yaml")
+	for _, p := range paths {
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			continue
+		}
+		var c status.Cluster
+		if yaml.Unmarshal(data, &c) != nil || len(c.Machines) == 0 {
+			continue
+		}
+		out[c.Cluster] = c.Machines
+	}
+	return out
 }

@@ -2,10 +2,12 @@ package machines
 
 import (
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"gitfleet.dev/gitfleet/reconciler/status"
 	"gitfleet.dev/gitfleet/schema"
 )
 
@@ -52,5 +54,18 @@ func TestCapacityFromFacts(t *testing.T) {
 	}
 	if q := declared.Spec.Capacity["cpu"]; q.String() != "4" || len(declared.Spec.Capacity) != 1 {
 		t.Errorf("declared capacity changed: %v", declared.Spec.Capacity)
+	}
+
+	// The same facts read back from the status files a server committed.
+	files, err := status.Files([]status.Cluster{{Cluster: "sh-gpu", Machines: st["sh-gpu"]}, {Cluster: "gz-dev"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := fstest.MapFS{}
+	for p, data := range files {
+		tree[p] = &fstest.MapFile{Data: data}
+	}
+	if diff := cmp.Diff(map[string][]status.Machine{"sh-gpu": st["sh-gpu"]}, FactsFromStatus(tree)); diff != "" {
+		t.Errorf("facts from status files (-want +got):\n%s", diff)
 	}
 }
