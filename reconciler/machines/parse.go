@@ -148,11 +148,12 @@ func parseLsblk(lines []string) []Disk {
 	var disks []Disk
 	for _, l := range lines {
 		f := strings.Fields(l)
-		if len(f) < 3 || f[2] != "disk" {
+		// zram devices are compressed memory (swap), not disks.
+		if len(f) < 3 || f[2] != "disk" || strings.HasPrefix(f[0], "zram") {
 			continue
 		}
 		size, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
+		if err != nil || size == 0 {
 			continue
 		}
 		disks = append(disks, Disk{Name: f[0], SizeBytes: size, Rotational: len(f) > 3 && f[3] == "1"})

@@ -21,7 +21,7 @@ var healthySections = map[string]string{
 	"meminfo":        "MemTotal:       32779608 kB\nSwapTotal:             0 kB",
 	"swaps":          "Filename\t\t\t\tType\t\tSize\tUsed\tPriority",
 	"rootfs":         "Filesystem     1024-blocks      Used Available Capacity Mounted on\n/dev/vda1       209702892  10485760 199217132       6% /",
-	"disks":          "vda 214748364800 disk 1\nvdb 322122547200 disk 0\nsr0 1073741312 rom 1",
+	"disks":          "zram0 0 disk 0\nvda 214748364800 disk 1\nvdb 322122547200 disk 0\nsr0 1073741312 rom 1",
 	"listen":         "LISTEN 0      128          0.0.0.0:22        0.0.0.0:*    users:((\"sshd\",pid=1021,fd=3))",
 	"proc-net-tcp":   "",
 	"selinux":        "Disabled",
