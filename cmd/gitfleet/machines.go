@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,10 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/reconciler/machines"
 	"gitfleet.dev/gitfleet/reconciler/machines/sshrun"
 	"gitfleet.dev/gitfleet/reconciler/notify"
@@ -31,8 +28,7 @@ type machinesCheckOptions struct {
 	concurrency           int
 	dialTimeout           time.Duration
 	commandTimeout        time.Duration
-	secretsKubeconfig     string
-	secretsNamespace      string
+	management            managementFlags
 	verbose, showAllCheck bool
 }
 
@@ -56,7 +52,6 @@ func newMachinesCheckCommand() *cobra.Command {
 	o := machinesCheckOptions{
 		repo: ".", output: "table", knownHosts: filepath.Join(home, ".ssh", "known_hosts"),
 		concurrency: defaults.Concurrency, dialTimeout: defaults.DialTimeout, commandTimeout: defaults.CommandTimeout,
-		secretsNamespace: "gitfleet-system",
 	}
 	cmd := &cobra.Command{
 		Use:   "check [--repo DIR] [--cluster NAME] [--known-hosts FILE] [-o table|json]",
@@ -76,7 +71,7 @@ Host keys are checked against --known-hosts; an unknown or changed key is refuse
 SHA256 fingerprint printed, to compare with the machine's own before adding it. The SSH
 password, privateKey and passphrase of each machine are references: environment
 variables and files are read here; Kubernetes Secrets are read from the cluster of
---secrets-kubeconfig. gitfleet runs only its own fixed commands on the machines.
+--management-kubeconfig. gitfleet runs only its own fixed commands on the machines.
 
 Machines are checked in parallel (--concurrency); one that is down costs its own
 --dial-timeout and does not hold up the others. Exit status: 0 when no check failed,
@@ -94,8 +89,8 @@ Machines are checked in parallel (--concurrency); one that is down costs its own
 	f.IntVar(&o.concurrency, "concurrency", o.concurrency, "machines checked at the same time")
 	f.DurationVar(&o.dialTimeout, "dial-timeout", o.dialTimeout, "time to connect and log in to one machine")
 	f.DurationVar(&o.commandTimeout, "command-timeout", o.commandTimeout, "time one command may run on a machine")
-	f.StringVar(&o.secretsKubeconfig, "secrets-kubeconfig", "", "kubeconfig of the cluster holding the Kubernetes Secrets that machine credentials refer to")
-	f.StringVar(&o.secretsNamespace, "secrets-namespace", o.secretsNamespace, "namespace of Secret references that name none")
+	o.management.add(f, "none: a machine whose credentials are a Kubernetes Secret reference is reported as not reached")
+	f.StringVar(&o.management.namespace, "secrets-namespace", "gitfleet-system", "namespace of the management cluster where Secret references without a namespace look")
 	f.BoolVar(&o.showAllCheck, "all", false, "list every check in the table, passed ones too")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "write structured logs to stderr")
 	return cmd
@@ -133,7 +128,17 @@ func runMachinesCheck(cmd *cobra.Command, o machinesCheckOptions) error {
 	opts.KnownHosts = hosts
 	opts.Concurrency, opts.DialTimeout, opts.CommandTimeout = o.concurrency, o.dialTimeout, o.commandTimeout
 	opts.Log = newLogger(stderr, o.verbose)
-	opts.Secrets = notify.EnvFileResolver(secretsFrom(o.secretsKubeconfig, o.secretsNamespace))
+	var secrets reconciler.SecretReader
+	if o.management.kubeconfig != "" {
+		cfg, err := o.management.config()
+		if err != nil {
+			return err
+		}
+		if secrets, err = o.management.secrets(cfg); err != nil {
+			return err
+		}
+	}
+	opts.Secrets = notify.EnvFileResolver(secrets)
 	if isTerminal(stderr) {
 		var mu sync.Mutex
 		start, done := time.Now(), 0
@@ -214,36 +219,5 @@ func writeMachinesTable(w io.Writer, results []machines.MachineResult, all bool)
 		if len(lines) > 0 {
 			fmt.Fprintf(w, "\n%s %s:\n%s\n", r.Cluster, r.Machine.IP, strings.Join(lines, "\n"))
 		}
-	}
-}
-
-// secretsFrom reads Kubernetes Secret references from the cluster of kubeconfig; with
-// none given, such a reference is an error that names it (env and file references still
-// work).
-func secretsFrom(kubeconfig, namespace string) func(ctx context.Context, ns, name, key string) ([]byte, error) {
-	if kubeconfig == "" {
-		return nil
-	}
-	return func(ctx context.Context, ns, name, key string) ([]byte, error) {
-		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-		if err != nil {
-			return nil, fmt.Errorf("--secrets-kubeconfig %s: %w", kubeconfig, err)
-		}
-		cs, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			return nil, err
-		}
-		if ns == "" {
-			ns = namespace
-		}
-		s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		v, ok := s.Data[key]
-		if !ok {
-			return nil, fmt.Errorf("Secret %s/%s has no key %q", ns, name, key)
-		}
-		return v, nil
 	}
 }
