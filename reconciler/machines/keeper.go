@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,7 +103,13 @@ func (k *Keeper) Run(ctx context.Context, repo *schema.Repo, clusters []string, 
 		return false, nil
 	}
 	k.running = true
-	full := len(clusters) > 0 && now.Sub(k.lastAll) >= k.opts.Interval
+	// Only a pass over every cluster with machines restarts the interval.
+	full := now.Sub(k.lastAll) >= k.opts.Interval
+	for _, c := range repo.Clusters {
+		if (len(c.Spec.Machines) > 0 || k.specs[c.Metadata.Name] != "") && !slices.Contains(clusters, c.Metadata.Name) {
+			full = false
+		}
+	}
 	k.mu.Unlock()
 	defer func() {
 		k.mu.Lock()

@@ -49,11 +49,19 @@ func TestKeeperDue(t *testing.T) {
 	if diff := cmp.Diff([]string{"a", "b"}, k.Due(repo, now.Add(time.Hour))); diff != "" {
 		t.Errorf("due after the interval (-want +got):\n%s", diff)
 	}
+	// A pass over b alone after the interval does not count as the full pass: a is
+	// still due.
+	if _, err := k.Run(t.Context(), repo2, []string{"b"}, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a", "b"}, k.Due(repo2, now.Add(time.Hour+time.Minute))); diff != "" {
+		t.Errorf("due after a partial pass past the interval (-want +got):\n%s", diff)
+	}
 
 	// A cluster whose machines were all removed is due once more (its Nodes are
 	// released), then drops out of the status.
 	empty := testCluster("a")
-	repo3 := &schema.Repo{Clusters: []*schema.Cluster{empty, b, imported}}
+	repo3 := &schema.Repo{Clusters: []*schema.Cluster{empty, changed, imported}}
 	if diff := cmp.Diff([]string{"a"}, k.Due(repo3, now.Add(time.Minute))); diff != "" {
 		t.Errorf("due after a's machines were removed (-want +got):\n%s", diff)
 	}
