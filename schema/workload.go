@@ -179,16 +179,32 @@ func checkPodTemplate(id string, pt podTemplate, facts ClusterFacts) []WorkloadP
 					add(cpath+".resources.limits."+r, "%s limit %s is below its request %s; the limit must be at least the request", r, lim.String(), req.String())
 				}
 			}
+			vcuda := false
+			for _, q := range []map[string]resource.Quantity{requests, limits} {
+				_, core := q[ResourceVCUDACore]
+				_, memory := q[ResourceVCUDAMemory]
+				vcuda = vcuda || core || memory
+			}
 			env, _ := cm["env"].([]any)
 			for j, e := range env {
 				em, _ := e.(map[string]any)
-				if name, _ := em["name"].(string); !envVarName.MatchString(name) {
+				name, _ := em["name"].(string)
+				if !envVarName.MatchString(name) {
 					add(fmt.Sprintf("%s.env[%d].name", cpath, j), "%q is not a valid environment variable name: letters, digits, '_' and '.', not starting with a digit", name)
+				}
+				if vcuda && gpuShareEnv(name) {
+					add(fmt.Sprintf("%s.env[%d].name", cpath, j), "%s is set by GPU-Manager for a container with %s: the container's own value would override the share it was given; remove it", name, ResourceVCUDACore)
 				}
 			}
 		}
 	}
 	return out
+}
+
+// gpuShareEnv says whether an environment variable is one through which gitfleet-gpu
+// gives a container its share of a card (which cards it sees, its MPS limits).
+func gpuShareEnv(name string) bool {
+	return strings.HasPrefix(name, "CUDA_MPS_") || name == "CUDA_VISIBLE_DEVICES" || name == "NVIDIA_VISIBLE_DEVICES"
 }
 
 func quantities(v any) map[string]resource.Quantity {

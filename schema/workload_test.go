@@ -71,6 +71,15 @@ func TestCheckWorkloads(t *testing.T) {
 			},
 		},
 		{
+			name:  "a GPU share cannot set the variables that carry it",
+			docs:  []string{deployment("        resources:\n          limits: {tencent.com/vcuda-core: 30}\n        env:\n        - {name: CUDA_MPS_ACTIVE_THREAD_PERCENTAGE, value: \"100\"}\n        - {name: NVIDIA_VISIBLE_DEVICES, value: all}\n        - {name: CUDA_CACHE_PATH, value: /tmp}\n"), deployment("        env:\n        - {name: NVIDIA_VISIBLE_DEVICES, value: all}\n")},
+			facts: gpu,
+			want: []string{
+				"Deployment/ml/train spec.template.spec.containers[0].env[0].name: CUDA_MPS_ACTIVE_THREAD_PERCENTAGE is set by GPU-Manager for a container with tencent.com/vcuda-core: the container's own value would override the share it was given; remove it",
+				"Deployment/ml/train spec.template.spec.containers[0].env[1].name: NVIDIA_VISIBLE_DEVICES is set by GPU-Manager for a container with tencent.com/vcuda-core: the container's own value would override the share it was given; remove it",
+			},
+		},
+		{
 			name:  "GPU resources on a cluster without the addon",
 			docs:  []string{deployment("        resources:\n          limits: {tencent.com/vcuda-core: 50, nvidia.com/gpu: 1}\n")},
 			facts: ClusterFacts{Name: "gz-dev"},
