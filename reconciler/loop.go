@@ -58,6 +58,10 @@ type LoopOptions struct {
 	// their Nodes' labels and taints: when a cluster's machines change in the repository
 	// and at its slow interval, in the background; the results go into the status files.
 	Machines *machines.Keeper
+	// WaitForMachines runs a due machine pass before the status files are made rather
+	// than in the background: for one reconcile (serve --once) whose status commit must
+	// hold the results.
+	WaitForMachines bool
 }
 
 // DriftReport is one drift as the loop reports it.
@@ -271,6 +275,9 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	}
 	repo, err := schema.Load(ctx, files)
 	if err == nil {
+		err = machines.CheckMeasuredCapacity(repo, l.machineFacts(files))
+	}
+	if err == nil {
 		l.mu.Lock()
 		prev := l.repo
 		l.mu.Unlock()
@@ -315,6 +322,9 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 		l.drift = map[string][]status.Drift{} // drift is reported per applied revision.
 	}
 	l.mu.Unlock()
+	if l.opts.WaitForMachines {
+		l.checkMachines(ctx, repo)
+	}
 	clusters, businesses := l.statuses(files, results, head), BusinessStatus(results)
 	l.withMachines(files, clusters)
 	l.mu.Lock()
@@ -339,7 +349,9 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 	}
 	l.applied, l.repo, l.last, l.lastBusiness = head, repo, clusters, businesses
 	l.mu.Unlock()
-	l.checkMachines(ctx, repo) // after l.repo is this revision: a pass never sees an older one as newer.
+	if !l.opts.WaitForMachines {
+		l.checkMachines(ctx, repo) // after l.repo is this revision: a pass never sees an older one as newer.
+	}
 	return OutcomeApplied, l.writeStatus(ctx, clusters, businesses, removed...)
 }
 
@@ -362,10 +374,27 @@ func (l *Loop) withMachines(files fs.FS, clusters []status.Cluster) {
 	}
 }
 
+// machineFacts is what the machine checks found per cluster: this process's last pass,
+// else what the revision's status files recorded.
+func (l *Loop) machineFacts(files fs.FS) map[string][]status.Machine {
+	facts := machines.FactsFromStatus(files)
+	if k := l.opts.Machines; k != nil {
+		l.mu.Lock()
+		for _, c := range l.last {
+			if list, ok := k.Status(c.Cluster); ok {
+				facts[c.Cluster] = list
+			}
+		}
+		l.mu.Unlock()
+	}
+	return facts
+}
+
 // checkMachines starts a pass of the machine checks when one is due. It runs in the
 // background: it logs in to every machine, a machine that is down costs its dial
 // timeout, and applies must not wait for that. Its results are committed by a status
-// write it triggers when done.
+// write it triggers when done. With LoopOptions.WaitForMachines the pass runs before the
+// status files are made instead, so that a single reconcile commits its results.
 func (l *Loop) checkMachines(ctx context.Context, repo *schema.Repo) {
 	k := l.opts.Machines
 	if k == nil {
@@ -375,12 +404,19 @@ func (l *Loop) checkMachines(ctx context.Context, repo *schema.Repo) {
 	if len(due) == 0 {
 		return
 	}
-	go func() {
+	pass := func() bool {
 		ran, err := k.Run(ctx, repo, due, time.Now())
 		if err != nil && ctx.Err() == nil {
 			l.opts.Apply.Log.Error(err, "machine checks failed", "clusters", due)
 		}
-		if !ran || err != nil {
+		return ran && err == nil
+	}
+	if l.opts.WaitForMachines {
+		pass()
+		return
+	}
+	go func() {
+		if !pass() {
 			return
 		}
 		l.mu.Lock()

@@ -44,6 +44,9 @@ type ClusterSpec struct {
 	// Capacity is what the cluster offers to businesses (cpu, memory, ...). Business
 	// quotas on the cluster must fit in Capacity times Overcommit.
 	Capacity ResourceList `yaml:"capacity,omitempty" json:"capacity,omitempty"`
+	// CapacityMeasured says Capacity was not declared but summed from the facts that the
+	// machine checks found (see Repo.CapacityProblems); it is never read from a file.
+	CapacityMeasured bool `yaml:"-" json:"-"`
 	// Overcommit scales Capacity for quota checks (TKEStack's 超售比); default 1.
 	Overcommit float64 `yaml:"overcommit,omitempty" json:"overcommit,omitempty"`
 	// Upgrade says how version changes are rolled out.

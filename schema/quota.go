@@ -415,6 +415,22 @@ func claimants(claims []claim) string {
 	}
 }
 
+// CapacityProblems checks, for the named clusters, that the top-level businesses fit in
+// the cluster's capacity times its overcommit ratio. Load checks declared capacities
+// itself; this is for capacities filled in afterwards from what the machine checks
+// measured (spec.capacity absent, spec.capacityMeasured set).
+func (r *Repo) CapacityProblems(clusters []string) ErrorList {
+	t := r.quotaTree()
+	var errs ErrorList
+	for _, name := range clusters {
+		if c := r.Cluster(name); c != nil {
+			errs = append(errs, t.capacity(r, c)...)
+		}
+	}
+	errs.Sort()
+	return errs
+}
+
 // capacity checks that the top-level businesses fit in a cluster's declared capacity times
 // its overcommit ratio (0, the unset value, means 1). A cluster without a capacity is not
 // checked.
@@ -456,7 +472,13 @@ func (t *quotaTree) capacity(r *Repo, c *Cluster) ErrorList {
 		if overcommit != 1 {
 			of += fmt.Sprintf(" × overcommit %s = %s", strconv.FormatFloat(overcommit, 'f', -1, 64), formatRat(limit, capacity.Format))
 		}
-		errs = append(errs, c.Origin.Errorf("spec.capacity."+name,
+		field := "spec.capacity." + name
+		if c.Spec.CapacityMeasured {
+			// No line to point at: the capacity is what the machines have.
+			field = "spec.machines"
+			of += fmt.Sprintf(", measured on its machines (status/clusters/%s.yaml)", c.Metadata.Name)
+		}
+		errs = append(errs, c.Origin.Errorf(field,
 			"top-level businesses ask for %s %s on cluster %s, more than its capacity of %s (%s)",
 			total.String(), name, c.Metadata.Name, of, describeClaims(claims)))
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 
+	"gitfleet.dev/gitfleet/reconciler/machines"
+
 	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/schema"
 )
@@ -17,6 +19,9 @@ func loadRepo(ctx context.Context, dir, rev string, stderr io.Writer) (*reconcil
 		return nil, nil, err
 	}
 	repo, err := schema.Load(ctx, snap.FS)
+	if err == nil {
+		err = machines.CheckMeasuredCapacity(repo, machines.FactsFromStatus(snap.FS))
+	}
 	if list := schema.AsErrorList(err); list != nil {
 		for _, e := range list {
 			fmt.Fprintln(stderr, e.Error())

@@ -50,10 +50,11 @@ cluster, namespaces, addons, alert rules, and apps (kustomize or Helm) and where
   gitfleet apply --repo DIR --kubeconfig F   apply the repo to every cluster it declares
   gitfleet diff --cluster NAME               how a live cluster differs from the repository (drift)
   gitfleet serve --repo-url URL              the reconciler: follow the repo, apply, commit status
-  gitfleet status [DIR]                      the status gitfleet last committed`,
+  gitfleet status [DIR]                      the status gitfleet last committed
+  gitfleet machines check --repo DIR         check the declared machines over SSH`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(), newRenderCommand(), newPlanCommand(), newDiffCommand(), newApplyCommand(), newSchemaCommand(), newStatusCommand(), newServeCommand())
+	root.AddCommand(newValidateCommand(), newRenderCommand(), newPlanCommand(), newDiffCommand(), newApplyCommand(), newSchemaCommand(), newStatusCommand(), newServeCommand(), newMachinesCommand())
 	return root
 }

@@ -6,6 +6,9 @@ import (
 	"os"
 	"time"
 
+	"gitfleet.dev/gitfleet/reconciler/machines"
+	"gitfleet.dev/gitfleet/reconciler/machines/sshrun"
+
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
@@ -28,6 +31,8 @@ type serveOptions struct {
 	server                                  reconciler.ServerOptions
 	allowMassPrune, verbose                 bool
 	once                                    bool
+	machinesKnownHosts                      string
+	machinesInterval                        time.Duration
 }
 
 func newServeCommand() *cobra.Command {
@@ -74,6 +79,8 @@ with the secret in --webhook-secret-env: POST /hooks/github, /hooks/gitlab or
 	f.StringVar(&o.server.WebhookAddr, "webhook-bind-address", o.server.WebhookAddr, "address of the push webhooks (0 disables)")
 	f.BoolVar(&o.allowMassPrune, "allow-mass-prune", false, "allow pruning more than half of a cluster's managed objects")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every reconcile")
+	f.StringVar(&o.machinesKnownHosts, "machines-known-hosts", "", "known_hosts file for the machines of Baremetal clusters; enables their SSH checks and their Nodes' labels and taints")
+	f.DurationVar(&o.machinesInterval, "machines-interval", 30*time.Minute, "how often every machine is checked again when nothing about it changed")
 	f.BoolVar(&o.once, "once", false, "reconcile once (fetch, apply, commit status) and exit, without leader election, webhooks or drift watches: for CI jobs and trying gitfleet out")
 	return cmd
 }
@@ -133,6 +140,9 @@ func runServe(ctx context.Context, o serveOptions) error {
 		statusOpts := gitsource.DefaultStatusOptions()
 		statusOpts.Branch = o.statusBranch
 		o.server.Loop.Status = statusWriter{src: src, opts: statusOpts}
+	}
+	if o.server.Loop.Machines, err = o.machineKeeper(conn, secrets, log); err != nil {
+		return err
 	}
 	if o.webhookSecretEnv != "" {
 		o.server.WebhookSecret = []byte(os.Getenv(o.webhookSecretEnv))
@@ -199,7 +209,11 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 			return err
 		}
 	}
-	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply}
+	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true}
+	var err error
+	if loopOpts.Machines, err = o.machineKeeper(conn, apply.Secrets, log); err != nil {
+		return err
+	}
 	if !o.noStatus {
 		statusOpts := gitsource.DefaultStatusOptions()
 		statusOpts.Branch = o.statusBranch
@@ -211,4 +225,21 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 	}
 	fmt.Printf("reconciled %s: %s\n", o.repoURL, outcome)
 	return nil
+}
+
+// machineKeeper checks the machines of Baremetal clusters and keeps their Nodes' labels
+// and taints, when --machines-known-hosts is given (host keys are never trusted on first
+// use, so without it there is nothing to check them against).
+func (o serveOptions) machineKeeper(conn reconciler.Connector, secrets reconciler.SecretReader, log logr.Logger) (*machines.Keeper, error) {
+	if o.machinesKnownHosts == "" {
+		return nil, nil
+	}
+	hosts, err := sshrun.LoadKnownHosts(o.machinesKnownHosts)
+	if err != nil {
+		return nil, err
+	}
+	k := machines.DefaultKeeperOptions()
+	k.Check.KnownHosts, k.Check.Secrets, k.Check.Log = hosts, notify.EnvFileResolver(secrets), log
+	k.Interval, k.FieldManager, k.RESTConfig, k.Log = o.machinesInterval, reconciler.FieldManager, conn.RESTConfig, log
+	return machines.NewKeeper(k), nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"gitfleet.dev/gitfleet/reconciler/machines"
+
 	"github.com/spf13/cobra"
 
 	"gitfleet.dev/gitfleet/reconciler"
@@ -99,6 +101,11 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 // for a repository that cannot be read at all.
 func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previous string) (*schema.Repo, schema.ErrorList, error) {
 	repo, err := schema.Load(ctx, snap.FS)
+	if err == nil {
+		// Clusters without a declared capacity are checked against what their machines
+		// have, as the last machine checks recorded it in the status files.
+		err = machines.CheckMeasuredCapacity(repo, machines.FactsFromStatus(snap.FS))
+	}
 	list := schema.AsErrorList(err)
 	if err != nil && list == nil {
 		return nil, nil, fmt.Errorf("loading %s: %w", dir, err)

@@ -69,10 +69,21 @@ func FillCapacity(repo *schema.Repo, facts map[string][]status.Machine) []string
 		}
 		if rl := Capacity(c, facts[c.Metadata.Name]); len(rl) > 0 {
 			c.Spec.Capacity = rl
+			c.Spec.CapacityMeasured = true
 			filled = append(filled, c.Metadata.Name)
 		}
 	}
 	return filled
+}
+
+// CheckMeasuredCapacity fills in the capacity of clusters that declare none from their
+// machines' facts (FillCapacity) and checks the businesses' quotas against it: the
+// schema.ErrorList of the overruns, or nil.
+func CheckMeasuredCapacity(repo *schema.Repo, facts map[string][]status.Machine) error {
+	if errs := repo.CapacityProblems(FillCapacity(repo, facts)); len(errs) > 0 {
+		return errs
+	}
+	return nil
 }
 
 // FactsFromStatus reads the machines sections of the status files in a repository tree

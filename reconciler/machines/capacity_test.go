@@ -69,3 +69,29 @@ func TestCapacityFromFacts(t *testing.T) {
 		t.Errorf("facts from status files (-want +got):\n%s", diff)
 	}
 }
+
+// TestQuotasCheckedAgainstMeasuredCapacity: a cluster that declares no capacity has its
+// businesses' quotas checked against what its machines have, named as measured.
+func TestQuotasCheckedAgainstMeasuredCapacity(t *testing.T) {
+	files := fstest.MapFS{
+		"clusters/dev.yaml":  {Data: []byte("apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata: {name: dev}\nspec:\n  type: Imported\n")},
+		"businesses/ml.yaml": {Data: []byte("apiVersion: gitfleet.dev/v1alpha1\nkind: Business\nmetadata: {name: ml}\nspec:\n  quota:\n    dev: {cpu: \"40\"}\n")},
+	}
+	repo, err := schema.Load(t.Context(), files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := healthyFacts(t) // 16 cores
+	facts := StatusOf([]MachineResult{
+		{Cluster: "dev", Machine: schema.Machine{IP: "10.0.0.1"}, Facts: &plain},
+		{Cluster: "dev", Machine: schema.Machine{IP: "10.0.0.2"}, Facts: &plain},
+	})
+	err = CheckMeasuredCapacity(repo, facts)
+	want := "clusters/dev.yaml:5:3: spec.machines: top-level businesses ask for 40 cpu on cluster dev, more than its capacity of 32, measured on its machines (status/clusters/dev.yaml) (business \"ml\" 40)"
+	if err == nil || err.Error() != want {
+		t.Errorf("quota past the measured capacity:\n got %v\nwant %s", err, want)
+	}
+	if err := CheckMeasuredCapacity(repo, nil); err != nil {
+		t.Errorf("without facts nothing is checked: %v", err)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"gitfleet.dev/gitfleet/reconciler/machines"
+
 	"golang.org/x/sync/errgroup"
 
 	"gitfleet.dev/gitfleet/reconciler"
@@ -135,6 +137,9 @@ func Plan(ctx context.Context, base, head Side, opts Options) (*Report, error) {
 // repository is still rendered.
 func load(ctx context.Context, s Side, ro render.Options) (*revision, error) {
 	repo, err := schema.Load(ctx, s.FS)
+	if err == nil {
+		err = machines.CheckMeasuredCapacity(repo, machines.FactsFromStatus(s.FS))
+	}
 	problems := schema.AsErrorList(err)
 	if err != nil && problems == nil {
 		return nil, fmt.Errorf("loading the fleet repository at %s: %w", s.Ref, err)

@@ -295,4 +295,23 @@ func TestServeMachines(t *testing.T) {
 	if n := probes(); n != 2 {
 		t.Errorf("the machine was probed %d times, want twice (first sight and its change, not the unrelated push)", n)
 	}
+
+	// One reconcile (serve --once) waits for the machine pass: its status commit holds
+	// the results and the Node has its label when it returns.
+	cancel()
+	<-done
+	r.push(map[string]string{"clusters/alpha.yaml": clusterFile("r3")})
+	once := r.loopWith(func(o *reconciler.LoopOptions) {
+		o.Machines = machines.NewKeeper(keeper)
+		o.WaitForMachines = true
+	})
+	if _, err := once.ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodeLabel(); got != "r3" {
+		t.Errorf("after one reconcile the Node has rack=%q, want r3", got)
+	}
+	if s, _ := r.remoteStatus(alpha); len(s.Machines) != 1 || s.Machines[0].Facts == nil || s.Machines[0].Facts.CPUs != 16 {
+		t.Errorf("the status commit of one reconcile has no machine facts: %+v", s.Machines)
+	}
 }
