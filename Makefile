@@ -4,14 +4,21 @@ GO ?= go
 BIN := $(CURDIR)/bin
 TOOLS_BIN := $(CURDIR)/.tools/bin
 export GITFLEET_TOOLS_BIN := $(TOOLS_BIN)
+# go-nvml's own nvml.h marks functions deprecated; its cgo build would print ~30 warnings.
+export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
 .PHONY: all build tools sysdeps test unit e2e demo vet fmt bench clean
 
 all: build
 
-## build: the gitfleet CLI into bin/
+## build: the gitfleet CLI and the node plugins into bin/
+## gitfleet-cni is fully static. gitfleet-gpu links everything but glibc: go-nvml calls
+## the driver's libnvidia-ml through dlopen, which only works in a dynamically linked
+## program; netgo,osusergo keep DNS and user lookups in Go, so glibc is all it needs.
 build:
 	$(GO) build -o $(BIN)/gitfleet ./cmd/gitfleet
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/gitfleet-cni ./cmd/gitfleet-cni
+	CGO_ENABLED=1 $(GO) build -tags netgo,osusergo -o $(BIN)/gitfleet-gpu ./cmd/gitfleet-gpu
 
 ## tools: kube-apiserver, etcd, kwok ... from the Go module proxy into .tools/bin (cached)
 tools:
@@ -25,7 +32,7 @@ sysdeps:
 ## vet: static checks
 vet:
 	$(GO) vet ./...
-	@out=$$(gofmt -l cmd reconciler render schema test); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd reconciler render schema test nodeplugins); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## test: every test, unit and end-to-end against real API servers, plus a short fuzz run
 test: tools sysdeps vet
