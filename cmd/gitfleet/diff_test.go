@@ -38,7 +38,7 @@ func TestDiffCommand(t *testing.T) {
 		t.Fatalf("apply: exit %d\n%s%s", code, out, stderr)
 	}
 	diff := []string{"diff", "--repo", repo.Dir, "--kubeconfig", env.Kubeconfig, "--cluster", "gz-dev"}
-	if code, out, stderr := planCLI(t, diff...); code != 0 {
+	if code, out, stderr := gitfleet(t, diff...); code != 0 {
 		t.Fatalf("diff right after apply: exit %d, want 0 (no differences)\n%s%s", code, out, stderr)
 	}
 
@@ -55,14 +55,14 @@ func TestDiffCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	code, out, stderr := planCLI(t, diff...)
+	code, out, stderr := gitfleet(t, diff...)
 	want := "cluster gz-dev (changed): 0 to create, 1 to change, 0 to prune\n" +
 		"  ~ ConfigMap/diff-test/web (app web)\n" +
 		"      data.color: \"red\" -> \"blue\"   [drift: the cluster differs from the base revision here already]\n"
 	if code != 1 || out != want {
 		t.Errorf("diff after a hand edit: exit %d, output:\n%s%s\nwant exit 1 and:\n%s", code, out, stderr, want)
 	}
-	code, out, _ = planCLI(t, "plan", "--repo", repo.Dir, "--base", "HEAD", "--live", "--kubeconfig", env.Kubeconfig, "--cluster", "gz-dev", "-o", "markdown")
+	code, out, _ = gitfleet(t, "plan", "--repo", repo.Dir, "--base", "HEAD", "--live", "--kubeconfig", env.Kubeconfig, "--cluster", "gz-dev", "-o", "markdown")
 	if code != 0 || !strings.Contains(out, "| gz-dev | changed | 0 | 1 | 0 | 0 | 0 |") || !strings.Contains(out, "head compared with the live clusters") {
 		t.Errorf("plan --live: exit %d\n%s", code, out)
 	}
@@ -70,11 +70,11 @@ func TestDiffCommand(t *testing.T) {
 	if code, out, stderr := gitfleet(t, apply...); code != 0 {
 		t.Fatalf("second apply: exit %d\n%s%s", code, out, stderr)
 	}
-	if code, out, stderr := planCLI(t, diff...); code != 0 {
+	if code, out, stderr := gitfleet(t, diff...); code != 0 {
 		t.Errorf("diff after the apply corrected the edit: exit %d, want 0\n%s%s", code, out, stderr)
 	}
 
-	code, out, _ = planCLI(t, "diff", "--repo", repo.Dir, "--kubeconfig", env.Kubeconfig, "--cluster", "nowhere")
+	code, out, _ = gitfleet(t, "diff", "--repo", repo.Dir, "--kubeconfig", env.Kubeconfig, "--cluster", "nowhere")
 	if code != 2 || !strings.Contains(out, `kubeconfig `+env.Kubeconfig+` has no context "nowhere"`) {
 		t.Errorf("diff of a cluster the kubeconfig lacks: exit %d, want 2\n%s", code, out)
 	}

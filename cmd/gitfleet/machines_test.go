@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -89,25 +87,6 @@ func machinesRepo(t *testing.T, addrs ...string) string {
 	return dir
 }
 
-// runMachinesCheckCommand runs `gitfleet machines check` through its constructor.
-func runMachinesCheckCommand(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := newMachinesCommand()
-	var stdout, stderr bytes.Buffer
-	cmd.SetOut(&stdout)
-	cmd.SetErr(&stderr)
-	cmd.SetArgs(append([]string{"check"}, args...))
-	err := cmd.ExecuteContext(t.Context())
-	var exit exitError
-	switch {
-	case err == nil:
-		return 0, stdout.String(), stderr.String()
-	case errors.As(err, &exit):
-		return exit.code, stdout.String(), stderr.String()
-	}
-	return 2, stdout.String(), stderr.String() + err.Error()
-}
-
 // TestMachinesCheck: a healthy master and a worker that fails three checks: the table
 // lists both, each failure with what was seen and its fix, and the exit status is 1;
 // -o json carries every check of both.
@@ -124,7 +103,7 @@ func TestMachinesCheck(t *testing.T) {
 		sshtest.KnownHostsLine(healthy.Addr, healthy.HostKey.PublicKey()),
 		sshtest.KnownHostsLine(failing.Addr, failing.HostKey.PublicKey()))
 
-	code, stdout, stderr := runMachinesCheckCommand(t, "--repo", repo, "--known-hosts", knownHosts)
+	code, stdout, stderr := gitfleet(t, "machines", "check", "--repo", repo, "--known-hosts", knownHosts)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (a check failed)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -147,7 +126,7 @@ func TestMachinesCheck(t *testing.T) {
 		t.Errorf("the failing machine's section is missing:\n%s", stdout)
 	}
 
-	code, stdout, _ = runMachinesCheckCommand(t, "--repo", repo, "--known-hosts", knownHosts, "-o", "json")
+	code, stdout, _ = gitfleet(t, "machines", "check", "--repo", repo, "--known-hosts", knownHosts, "-o", "json")
 	if code != 1 {
 		t.Fatalf("-o json: exit %d, want 1", code)
 	}
@@ -179,7 +158,7 @@ func TestMachinesCheckUnknownHost(t *testing.T) {
 	t.Setenv("GITFLEET_TEST_MACHINE_PASSWORD", "pw")
 	srv := scriptedMachine(t, "127.0.0.1", probeReply(nil))
 	repo := machinesRepo(t, srv.Addr)
-	code, stdout, stderr := runMachinesCheckCommand(t, "--repo", repo, "--known-hosts", sshtest.WriteKnownHosts(t))
+	code, stdout, stderr := gitfleet(t, "machines", "check", "--repo", repo, "--known-hosts", sshtest.WriteKnownHosts(t))
 	fp := ssh.FingerprintSHA256(srv.HostKey.PublicKey())
 	if code != 1 || !strings.Contains(stdout, "fail ssh") || !strings.Contains(stdout, fp) {
 		t.Errorf("exit %d, want 1 and a failed ssh check with %s:\n%s%s", code, fp, stdout, stderr)

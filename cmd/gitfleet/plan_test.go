@@ -1,38 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"gitfleet.dev/gitfleet/reconciler/plan"
 )
-
-// planCLI runs the plan and diff commands in-process, as the gitfleet binary does, and
-// returns the exit code, stdout and stderr.
-func planCLI(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	root := &cobra.Command{Use: "gitfleet", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(newPlanCommand(), newDiffCommand())
-	var stdout, stderr bytes.Buffer
-	root.SetOut(&stdout)
-	root.SetErr(&stderr)
-	root.SetArgs(args)
-	err := root.ExecuteContext(t.Context())
-	var exit exitError
-	switch {
-	case err == nil:
-		return 0, stdout.String(), stderr.String()
-	case errors.As(err, &exit):
-		return exit.code, stdout.String(), stderr.String()
-	default:
-		return 2, stdout.String(), stderr.String() + err.Error()
-	}
-}
 
 // TestPlanCommand plans a change to fleet-example that raises a namespace's quota past
 // its business's, in the three formats.
@@ -58,7 +32,7 @@ spec:
 	}
 	args := []string{"plan", "--repo", repo.Dir, "--base", "HEAD~1"}
 
-	code, out, stderr := planCLI(t, append(args, "-o", "markdown")...)
+	code, out, stderr := gitfleet(t, append(args, "-o", "markdown")...)
 	if code != 1 {
 		t.Fatalf("plan -o markdown: exit %d, want 1 (a violation)\n%s%s", code, out, stderr)
 	}
@@ -73,7 +47,7 @@ spec:
 		}
 	}
 
-	code, out, _ = planCLI(t, append(args, "-o", "json")...)
+	code, out, _ = gitfleet(t, append(args, "-o", "json")...)
 	var report plan.Report
 	if err := json.Unmarshal([]byte(out), &report); err != nil || code != 1 {
 		t.Fatalf("plan -o json: exit %d, %v\n%s", code, err, out)
@@ -82,13 +56,13 @@ spec:
 		t.Errorf("json summary %+v, violations %+v", s, report.Violations)
 	}
 
-	code, out, _ = planCLI(t, args...)
+	code, out, _ = gitfleet(t, args...)
 	if code != 1 || strings.Contains(out, "\x1b[") || !strings.Contains(out, "1 violation(s) in HEAD:") {
 		t.Errorf("plan (text, not a terminal): exit %d, want 1 and no colour:\n%q", code, out)
 	}
 
 	// A revision without violations exits 0.
-	code, out, _ = planCLI(t, "plan", "--repo", repo.Dir, "--base", "HEAD~1", "--head", "HEAD~1")
+	code, out, _ = gitfleet(t, "plan", "--repo", repo.Dir, "--base", "HEAD~1", "--head", "HEAD~1")
 	if code != 0 || !strings.Contains(out, "0 to create, 0 to change, 0 to prune; 0 violation(s)") {
 		t.Errorf("plan of a revision against itself: exit %d\n%s", code, out)
 	}
@@ -106,7 +80,7 @@ func TestPlanCommandCannotRun(t *testing.T) {
 		{[]string{"diff", "--repo", "../../fleet-example", "--kubeconfig", "x"}, "--cluster is required"},
 	} {
 		t.Setenv("KUBECONFIG", "")
-		code, _, stderr := planCLI(t, tc.args...)
+		code, _, stderr := gitfleet(t, tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
 		}

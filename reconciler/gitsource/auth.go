@@ -1,8 +1,6 @@
 package gitsource
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +9,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"gitfleet.dev/gitfleet/reconciler/hostkeys"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
@@ -119,7 +119,7 @@ func newSSHAuth(ep *transport.Endpoint, a Auth, timeout time.Duration) (*sshAuth
 		user:       user,
 		signer:     signer,
 		hostKeys:   hostKeys,
-		algorithms: knownAlgorithms(hostKeys, net.JoinHostPort(ep.Host, strconv.Itoa(port))),
+		algorithms: hostkeys.Algorithms(hostKeys, net.JoinHostPort(ep.Host, strconv.Itoa(port))),
 		timeout:    timeout,
 	}, nil
 }
@@ -145,45 +145,6 @@ func parseKnownHosts(content []byte) (ssh.HostKeyCallback, error) {
 		return nil, fmt.Errorf("parsing known_hosts: %w", err)
 	}
 	return cb, nil
-}
-
-// knownAlgorithms lists the host key algorithms of the keys known_hosts holds for
-// hostport. Offering only those makes a server with several host keys present one we can
-// check: otherwise a server with ECDSA and Ed25519 keys, pinned by its Ed25519 key, would
-// present the ECDSA one and look "changed". The keys are found by checking a throwaway key,
-// which known_hosts answers with the keys it wants. An unknown host gets the default list,
-// so that the error can name the key it presents.
-func knownAlgorithms(hostKeys ssh.HostKeyCallback, hostport string) []string {
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil
-	}
-	probe, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		return nil
-	}
-	var ke *knownhosts.KeyError
-	if err := hostKeys(hostport, &net.TCPAddr{IP: net.IPv4zero}, probe); !errors.As(err, &ke) {
-		return nil
-	}
-	var algos []string
-	seen := map[string]bool{}
-	add := func(names ...string) {
-		for _, n := range names {
-			if !seen[n] {
-				seen[n] = true
-				algos = append(algos, n)
-			}
-		}
-	}
-	for _, k := range ke.Want {
-		if t := k.Key.Type(); t == ssh.KeyAlgoRSA {
-			add(ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
-		} else {
-			add(t)
-		}
-	}
-	return algos
 }
 
 func (a *sshAuth) method(at *sshAttempt) transport.AuthMethod {

@@ -42,6 +42,18 @@ func maskValue(v string) string {
 	return masked
 }
 
+// diffEntry compares one map key or named list element that may be on either side.
+func diffEntry(p string, ov, nv any, inOld, inNew bool, out *[]FieldChange) {
+	switch {
+	case !inOld:
+		*out = append(*out, FieldChange{Path: p, New: encode(nv)})
+	case !inNew:
+		*out = append(*out, FieldChange{Path: p, Old: encode(ov)})
+	default:
+		walkDiff(p, ov, nv, out)
+	}
+}
+
 func walkDiff(path string, old, new any, out *[]FieldChange) {
 	if reflect.DeepEqual(old, new) {
 		return
@@ -59,15 +71,7 @@ func walkDiff(path string, old, new any, out *[]FieldChange) {
 			for k := range keys {
 				ov, inOld := o[k]
 				nv, inNew := n[k]
-				p := joinKey(path, k)
-				switch {
-				case !inOld:
-					*out = append(*out, FieldChange{Path: p, New: encode(nv)})
-				case !inNew:
-					*out = append(*out, FieldChange{Path: p, Old: encode(ov)})
-				default:
-					walkDiff(p, ov, nv, out)
-				}
+				diffEntry(joinKey(path, k), ov, nv, inOld, inNew, out)
 			}
 			return
 		}
@@ -75,17 +79,9 @@ func walkDiff(path string, old, new any, out *[]FieldChange) {
 		if n, ok := new.([]any); ok {
 			if on, nn := byName(o), byName(n); on != nil && nn != nil {
 				for _, name := range unionKeys(on, nn) {
-					p := fmt.Sprintf("%s[name=%s]", path, name)
 					ov, inOld := on[name]
 					nv, inNew := nn[name]
-					switch {
-					case !inOld:
-						*out = append(*out, FieldChange{Path: p, New: encode(nv)})
-					case !inNew:
-						*out = append(*out, FieldChange{Path: p, Old: encode(ov)})
-					default:
-						walkDiff(p, ov, nv, out)
-					}
+					diffEntry(fmt.Sprintf("%s[name=%s]", path, name), ov, nv, inOld, inNew, out)
 				}
 				return
 			}

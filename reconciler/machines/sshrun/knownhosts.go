@@ -1,11 +1,11 @@
 package sshrun
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
+
+	"gitfleet.dev/gitfleet/reconciler/hostkeys"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -46,38 +46,8 @@ func (k *KnownHosts) check(address string) ssh.HostKeyCallback {
 	}
 }
 
-// algorithms lists the host key algorithms of the keys known_hosts holds for address.
-// Offering only those makes a server with several host keys present the one we know:
-// otherwise a server pinned by its Ed25519 key could present its ECDSA key and look
-// changed. The keys are found by checking a throwaway key, which knownhosts answers with
-// the keys it wants. An unknown host gets the default list, so the error can name the key
-// it presents.
+// algorithms lists the host key algorithms of the keys known_hosts holds for address
+// (see hostkeys.Algorithms).
 func (k *KnownHosts) algorithms(address string) []string {
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil
-	}
-	probe, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		return nil
-	}
-	var ke *knownhosts.KeyError
-	if err := k.callback(address, &net.TCPAddr{IP: net.IPv4zero}, probe); !errors.As(err, &ke) {
-		return nil
-	}
-	var algos []string
-	seen := map[string]bool{}
-	for _, w := range ke.Want {
-		names := []string{w.Key.Type()}
-		if names[0] == ssh.KeyAlgoRSA {
-			names = []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
-		}
-		for _, n := range names {
-			if !seen[n] {
-				seen[n] = true
-				algos = append(algos, n)
-			}
-		}
-	}
-	return algos
+	return hostkeys.Algorithms(k.callback, address)
 }
