@@ -639,7 +639,7 @@ func (a *Addon) validateOn(r *Repo, info AddonInfo, c *Cluster) ErrorList {
 			if g == GPUPhysical {
 				hint = "; pGPU clusters use NvidiaDevicePlugin"
 			}
-			errs = append(errs, o.Errorf(field, "GPUManager needs a vGPU cluster (fractional tencent.com/vcuda-core), but cluster %q has spec.gpuType %s%s", name, g, hint))
+			errs = append(errs, o.Errorf(field, "GPUManager needs a vGPU cluster (fractional tencent.com/vcuda-core), but cluster %q has spec.gpuType %s%s", name, g, hint).WithKind(ProblemGPUAddon))
 		}
 	case AddonNvidiaDevicePlugin:
 		if g := c.Spec.GPUType; g != GPUPhysical {
@@ -647,7 +647,7 @@ func (a *Addon) validateOn(r *Repo, info AddonInfo, c *Cluster) ErrorList {
 			if g == GPUVirtual {
 				hint = "; vGPU clusters use GPUManager"
 			}
-			errs = append(errs, o.Errorf(field, "NvidiaDevicePlugin needs a pGPU cluster (whole nvidia.com/gpu), but cluster %q has spec.gpuType %s%s", name, g, hint))
+			errs = append(errs, o.Errorf(field, "NvidiaDevicePlugin needs a pGPU cluster (whole nvidia.com/gpu), but cluster %q has spec.gpuType %s%s", name, g, hint).WithKind(ProblemGPUAddon))
 		}
 	case AddonGalaxy:
 		if c.Spec.Network.Mode == NetworkFloatingIP && !r.HasAddon(c, AddonGalaxyIPAM) {
@@ -720,7 +720,7 @@ func (r *Repo) validateAddonsPerCluster() ErrorList {
 			if gpu.Metadata.Name > nvidia.Metadata.Name {
 				later, other = gpu, nvidia
 			}
-			errs = append(errs, later.Origin.Errorf(later.targetField(c), "cluster %q also has the %s addon %q (declared at %s); a cluster uses GPU-Manager (vGPU) or the NVIDIA device plugin (pGPU), not both", c.Metadata.Name, other.Spec.Type, other.Metadata.Name, other.Origin.Pos("metadata.name")))
+			errs = append(errs, later.Origin.Errorf(later.targetField(c), "cluster %q also has the %s addon %q (declared at %s); a cluster uses GPU-Manager (vGPU) or the NVIDIA device plugin (pGPU), not both", c.Metadata.Name, other.Spec.Type, other.Metadata.Name, other.Origin.Pos("metadata.name")).WithKind(ProblemGPUAddon))
 		}
 	}
 	return errs

@@ -254,13 +254,13 @@ func (r *Repo) validateTenancy() ErrorList {
 				if b != nil {
 					known = namespaceNames(r.NamespacesOf(business))
 				}
-				errs = append(errs, o.Errorf("spec.targets.namespaces", "a business App is applied only into its business's namespaces: list Namespaces of business %q in spec.targets.namespaces%s", business, known))
+				errs = append(errs, o.Errorf("spec.targets.namespaces", "a business App is applied only into its business's namespaces: list Namespaces of business %q in spec.targets.namespaces%s", business, known).WithKind(ProblemTenancy))
 			}
 			if len(t.Clusters) > 0 {
-				errs = append(errs, o.Errorf("spec.targets.clusters", "a business App reaches clusters only through its namespaces: remove spec.targets.clusters and list Namespaces of business %q in spec.targets.namespaces", business))
+				errs = append(errs, o.Errorf("spec.targets.clusters", "a business App reaches clusters only through its namespaces: remove spec.targets.clusters and list Namespaces of business %q in spec.targets.namespaces", business).WithKind(ProblemTenancy))
 			}
 			if t.Selector != nil {
-				errs = append(errs, o.Errorf("spec.targets.selector", "a business App reaches clusters only through its namespaces: remove spec.targets.selector and list Namespaces of business %q in spec.targets.namespaces", business))
+				errs = append(errs, o.Errorf("spec.targets.selector", "a business App reaches clusters only through its namespaces: remove spec.targets.selector and list Namespaces of business %q in spec.targets.namespaces", business).WithKind(ProblemTenancy))
 			}
 		}
 		seen := map[string]int{}
@@ -278,13 +278,13 @@ func (r *Repo) validateTenancy() ErrorList {
 			case ns == nil:
 				errs = append(errs, o.Errorf(field, "no Namespace named %q in the repository%s", name, knownNames(r.Namespaces, func(n *Namespace) string { return n.Metadata.Name })))
 			case business != "" && ns.Spec.Business != business:
-				errs = append(errs, o.Errorf(field, "tenancy violation: namespace %q belongs to business %q, not to %q; a business App may only be applied into its own business's namespaces", name, ns.Spec.Business, business))
+				errs = append(errs, o.Errorf(field, "tenancy violation: namespace %q belongs to business %q, not to %q; a business App may only be applied into its own business's namespaces", name, ns.Spec.Business, business).WithKind(ProblemTenancy))
 			}
 		}
 		if business != "" && a.Spec.Namespace != "" {
 			for _, name := range t.Namespaces {
 				if name != a.Spec.Namespace {
-					errs = append(errs, o.Errorf("spec.namespace", "a business App is applied into each of its spec.targets.namespaces; spec.namespace %q would move its objects out of namespace %q, so remove spec.namespace", a.Spec.Namespace, name))
+					errs = append(errs, o.Errorf("spec.namespace", "a business App is applied into each of its spec.targets.namespaces; spec.namespace %q would move its objects out of namespace %q, so remove spec.namespace", a.Spec.Namespace, name).WithKind(ProblemTenancy))
 					break
 				}
 			}

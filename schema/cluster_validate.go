@@ -221,7 +221,7 @@ func (c *Cluster) validateMachines() ErrorList {
 		errs = append(errs, validateSecretRef(o, p+".passphrase", m.Passphrase, false)...)
 		errs = append(errs, oneOf(o, p+".role", m.Role, RoleMaster, RoleWorker)...)
 		if m.GPU && s.GPUType == GPUNone {
-			errs = append(errs, o.Errorf(p+".gpu", "machine %s has GPUs but the cluster's spec.gpuType is none; set vGPU (GPU-Manager) or pGPU (NVIDIA device plugin)", m.IP))
+			errs = append(errs, o.Errorf(p+".gpu", "machine %s has GPUs but the cluster's spec.gpuType is none; set vGPU (GPU-Manager) or pGPU (NVIDIA device plugin)", m.IP).WithKind(ProblemGPUAddon))
 		}
 		errs = append(errs, validateLabels(o, p+".labels", m.Labels)...)
 		for j, t := range m.Taints {

@@ -33,6 +33,58 @@ type FieldError struct {
 	// "spec.source.kustomize.path". Empty when the problem is with the whole file.
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// Kind says which family of rules the problem breaks, for readers that group problems
+	// (gitfleet plan); empty for the many problems that are only invalid input. Tools read
+	// it instead of the message, whose wording is written for people and may change.
+	Kind ProblemKind `json:"kind,omitempty"`
+	// Quota carries the numbers of a quota overrun (Kind ProblemQuota), so that a report
+	// can show them side by side without reading them out of the message.
+	Quota *QuotaOverrun `json:"quota,omitempty"`
+}
+
+// ProblemKind groups problems by the rule they break. It is not a fleet object kind
+// (KindCluster and the like): it names a family of checks.
+type ProblemKind string
+
+const (
+	// ProblemQuota is a quota that does not fit in its parent business's quota or in the
+	// cluster's capacity (times its overcommit ratio).
+	ProblemQuota ProblemKind = "quota"
+	// ProblemTenancy is a business App reaching outside its business's namespaces.
+	ProblemTenancy ProblemKind = "tenancy"
+	// ProblemGPUAddon is a GPU request or GPU addon that the cluster's spec.gpuType or
+	// addons do not serve.
+	ProblemGPUAddon ProblemKind = "gpu-addon"
+	// ProblemUpgrade is a Kubernetes version change the upgrade rules forbid.
+	ProblemUpgrade ProblemKind = "upgrade"
+)
+
+// QuotaOverrun is what is asked for of one resource on one cluster and what is available
+// to it. The amounts are written as the message writes them: Available may be a product
+// (capacity × overcommit) that is no exact Kubernetes quantity.
+type QuotaOverrun struct {
+	Cluster string `json:"cluster"`
+	// Resource is the resource as the quota or capacity names it (cpu, requests.memory).
+	Resource string `json:"resource"`
+	// Asked is what the children, namespaces or top-level businesses add up to.
+	Asked string `json:"asked"`
+	// Available is the parent's quota, or the cluster's capacity times its overcommit.
+	Available string `json:"available"`
+}
+
+// WithKind returns a copy of the problem marked as breaking a rule of the given kind. It
+// is a copy so that an error built once and shared is never changed under its holders.
+func (e *FieldError) WithKind(kind ProblemKind) *FieldError {
+	c := *e
+	c.Kind = kind
+	return &c
+}
+
+// WithQuota returns a copy of the problem marked as a quota overrun with its numbers.
+func (e *FieldError) WithQuota(q QuotaOverrun) *FieldError {
+	c := e.WithKind(ProblemQuota)
+	c.Quota = &q
+	return c
 }
 
 func (e *FieldError) Error() string {

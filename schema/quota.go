@@ -389,7 +389,8 @@ func (r *Repo) quotaNesting() ErrorList {
 				}
 				errs = append(errs, b.Origin.Errorf("spec.quota."+cluster+"."+name,
 					"%s of business %q ask for %s %s on cluster %s, more than its quota of %s (%s)",
-					claimants(claims), b.Metadata.Name, total.String(), name, cluster, limit.String(), describeClaims(claims)))
+					claimants(claims), b.Metadata.Name, total.String(), name, cluster, limit.String(), describeClaims(claims)).
+					WithQuota(QuotaOverrun{Cluster: cluster, Resource: name, Asked: total.String(), Available: limit.String()}))
 			}
 		}
 	}
@@ -468,9 +469,11 @@ func (t *quotaTree) capacity(r *Repo, c *Cluster) ErrorList {
 		if ratOf(total).Cmp(limit) <= 0 {
 			continue
 		}
-		of := capacity.String()
+		available := capacity.String()
+		of := available
 		if overcommit != 1 {
-			of += fmt.Sprintf(" × overcommit %s = %s", strconv.FormatFloat(overcommit, 'f', -1, 64), formatRat(limit, capacity.Format))
+			available = formatRat(limit, capacity.Format)
+			of += fmt.Sprintf(" × overcommit %s = %s", strconv.FormatFloat(overcommit, 'f', -1, 64), available)
 		}
 		field := "spec.capacity." + name
 		if c.Spec.CapacityMeasured {
@@ -480,7 +483,8 @@ func (t *quotaTree) capacity(r *Repo, c *Cluster) ErrorList {
 		}
 		errs = append(errs, c.Origin.Errorf(field,
 			"top-level businesses ask for %s %s on cluster %s, more than its capacity of %s (%s)",
-			total.String(), name, c.Metadata.Name, of, describeClaims(claims)))
+			total.String(), name, c.Metadata.Name, of, describeClaims(claims)).
+			WithQuota(QuotaOverrun{Cluster: c.Metadata.Name, Resource: name, Asked: total.String(), Available: available}))
 	}
 	return errs
 }

@@ -33,7 +33,7 @@ func CheckUpgrades(prev, next *Repo) ErrorList {
 		default:
 			continue
 		}
-		errs = append(errs, c.Origin.Errorf("spec.version", "%s", msg))
+		errs = append(errs, c.Origin.Errorf("spec.version", "%s", msg).WithKind(ProblemUpgrade))
 	}
 	errs.Sort()
 	return errs

@@ -40,6 +40,9 @@ type WorkloadProblem struct {
 	// spec.template.spec.containers[0].resources.limits.
 	Field   string
 	Message string
+	// Kind is ProblemGPUAddon for a GPU resource the cluster's addons do not serve and
+	// ProblemTenancy for CheckTenancy's problems; empty for the other workload rules.
+	Kind ProblemKind
 }
 
 func (p WorkloadProblem) String() string {
@@ -61,7 +64,7 @@ func CheckWorkloads(objs []*unstructured.Unstructured, facts ClusterFacts) []Wor
 		case "CronJob":
 			if s, ok, _ := unstructured.NestedString(o.Object, "spec", "schedule"); ok {
 				if msg := checkCron(s); msg != "" {
-					out = append(out, WorkloadProblem{id, "spec.schedule", msg})
+					out = append(out, WorkloadProblem{Object: id, Field: "spec.schedule", Message: msg})
 				}
 			}
 		case "CronHPA":
@@ -70,7 +73,7 @@ func CheckWorkloads(objs []*unstructured.Unstructured, facts ClusterFacts) []Wor
 				m, _ := c.(map[string]any)
 				s, _ := m["schedule"].(string)
 				if msg := checkCron(s); msg != "" {
-					out = append(out, WorkloadProblem{id, fmt.Sprintf("spec.crons[%d].schedule", i), msg})
+					out = append(out, WorkloadProblem{Object: id, Field: fmt.Sprintf("spec.crons[%d].schedule", i), Message: msg})
 				}
 			}
 		case "TApp":
@@ -80,7 +83,7 @@ func CheckWorkloads(objs []*unstructured.Unstructured, facts ClusterFacts) []Wor
 			for i, p := range ports {
 				pm, _ := p.(map[string]any)
 				if np, ok := pm["nodePort"].(int64); ok && (np < 30000 || np > 32768) {
-					out = append(out, WorkloadProblem{id, fmt.Sprintf("spec.ports[%d].nodePort", i), fmt.Sprintf("node port %d is outside 30000-32768, the range the platform's security groups open", np)})
+					out = append(out, WorkloadProblem{Object: id, Field: fmt.Sprintf("spec.ports[%d].nodePort", i), Message: fmt.Sprintf("node port %d is outside 30000-32768, the range the platform's security groups open", np)})
 				}
 			}
 		}
@@ -142,7 +145,7 @@ var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
 func checkPodTemplate(id string, pt podTemplate, facts ClusterFacts) []WorkloadProblem {
 	var out []WorkloadProblem
 	add := func(field, format string, args ...any) {
-		out = append(out, WorkloadProblem{id, field, fmt.Sprintf(format, args...)})
+		out = append(out, WorkloadProblem{Object: id, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	for _, list := range []string{"initContainers", "containers"} {
 		containers, _ := pt.spec[list].([]any)
@@ -165,8 +168,8 @@ func checkPodTemplate(id string, pt podTemplate, facts ClusterFacts) []WorkloadP
 				if hasReq && hasLim && req.Cmp(lim) != 0 {
 					add(cpath+".resources", "%s request %s and limit %s differ; extended resources need requests equal to limits", name, req.String(), lim.String())
 				}
-				if msg := checkExtendedResource(name, q, facts); msg != "" {
-					add(cpath+".resources", "%s", msg)
+				if msg, kind := checkExtendedResource(name, q, facts); msg != "" {
+					out = append(out, WorkloadProblem{Object: id, Field: cpath + ".resources", Message: msg, Kind: kind})
 				}
 				if name == ResourceENIIP && pt.annotations[AnnotationNetworks] != NetworksFloatingIP {
 					add(pt.path, "a pod asking for %s needs the pod annotation %s: %s (Galaxy's floating-IP checklist)", ResourceENIIP, AnnotationNetworks, NetworksFloatingIP)
@@ -218,40 +221,41 @@ func quantities(v any) map[string]resource.Quantity {
 	return out
 }
 
-// checkExtendedResource applies the seed's GPU and floating-IP rules to one amount.
-func checkExtendedResource(name string, q resource.Quantity, facts ClusterFacts) string {
+// checkExtendedResource applies the seed's GPU and floating-IP rules to one amount. The
+// kind is ProblemGPUAddon when the cluster runs no addon that serves a GPU resource.
+func checkExtendedResource(name string, q resource.Quantity, facts ClusterFacts) (string, ProblemKind) {
 	whole, isWhole := q.AsInt64()
 	switch name {
 	case ResourceVCUDACore:
 		switch {
 		case !facts.GPUManager:
-			return fmt.Sprintf("%s is served by GPU-Manager, which cluster %s does not run: add a GPUManager Addon for it (spec.gpuType vGPU) or do not target it", name, facts.Name)
+			return fmt.Sprintf("%s is served by GPU-Manager, which cluster %s does not run: add a GPUManager Addon for it (spec.gpuType vGPU) or do not target it", name, facts.Name), ProblemGPUAddon
 		case !isWhole || whole < 1 || (whole > 100 && whole%100 != 0):
-			return fmt.Sprintf("%s %s is not allowed: ask for 1 to 100 (a share of one card) or a multiple of 100 (whole cards); a card and a part, such as 150, is not possible", name, q.String())
+			return fmt.Sprintf("%s %s is not allowed: ask for 1 to 100 (a share of one card) or a multiple of 100 (whole cards); a card and a part, such as 150, is not possible", name, q.String()), ""
 		}
 	case ResourceVCUDAMemory:
 		switch {
 		case !facts.GPUManager:
-			return fmt.Sprintf("%s is served by GPU-Manager, which cluster %s does not run: add a GPUManager Addon for it (spec.gpuType vGPU) or do not target it", name, facts.Name)
+			return fmt.Sprintf("%s is served by GPU-Manager, which cluster %s does not run: add a GPUManager Addon for it (spec.gpuType vGPU) or do not target it", name, facts.Name), ProblemGPUAddon
 		case !isWhole || whole < 1:
-			return fmt.Sprintf("%s %s is not allowed: a whole number of 256 MiB units (20 = 5 GiB)", name, q.String())
+			return fmt.Sprintf("%s %s is not allowed: a whole number of 256 MiB units (20 = 5 GiB)", name, q.String()), ""
 		}
 	case ResourceNvidiaGPU:
 		switch {
 		case !facts.NvidiaDevicePlugin:
-			return fmt.Sprintf("%s is served by the NVIDIA device plugin, which cluster %s does not run: add a NvidiaDevicePlugin Addon for it (spec.gpuType pGPU) or do not target it", name, facts.Name)
+			return fmt.Sprintf("%s is served by the NVIDIA device plugin, which cluster %s does not run: add a NvidiaDevicePlugin Addon for it (spec.gpuType pGPU) or do not target it", name, facts.Name), ProblemGPUAddon
 		case !isWhole || whole < 1:
-			return fmt.Sprintf("%s %s is not allowed: whole cards only", name, q.String())
+			return fmt.Sprintf("%s %s is not allowed: whole cards only", name, q.String()), ""
 		}
 	case ResourceENIIP:
 		switch {
 		case !facts.GalaxyIPAM:
-			return fmt.Sprintf("%s needs Galaxy-IPAM to allocate floating IPs, which cluster %s does not run: add a GalaxyIPAM Addon for it", name, facts.Name)
+			return fmt.Sprintf("%s needs Galaxy-IPAM to allocate floating IPs, which cluster %s does not run: add a GalaxyIPAM Addon for it", name, facts.Name), ""
 		case !isWhole || whole != 1:
-			return fmt.Sprintf("%s must be 1 (one floating IP per pod), found %s", name, q.String())
+			return fmt.Sprintf("%s must be 1 (one floating IP per pod), found %s", name, q.String()), ""
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // cronFields are the ranges of the five crontab fields. The seed states 0-6 for the day
@@ -309,7 +313,7 @@ func checkTApp(id string, o *unstructured.Unstructured) []WorkloadProblem {
 	instance := func(field, key string) {
 		n, err := strconv.Atoi(key)
 		if err != nil || n < 0 || (hasReplicas && int64(n) >= replicas) {
-			out = append(out, WorkloadProblem{id, field, fmt.Sprintf("%q is not an instance ID of this TApp: IDs are \"0\" to \"%d\" (spec.replicas - 1)", key, max(replicas-1, 0))})
+			out = append(out, WorkloadProblem{Object: id, Field: field, Message: fmt.Sprintf("%q is not an instance ID of this TApp: IDs are \"0\" to \"%d\" (spec.replicas - 1)", key, max(replicas-1, 0))})
 		}
 	}
 	templates, _, _ := unstructured.NestedStringMap(o.Object, "spec", "templates")
@@ -317,12 +321,12 @@ func checkTApp(id string, o *unstructured.Unstructured) []WorkloadProblem {
 		field := "spec.templates." + k
 		instance(field, k)
 		if _, ok := pool[templates[k]]; !ok {
-			out = append(out, WorkloadProblem{id, field, fmt.Sprintf("template %q is not in spec.templatePool (%s)", templates[k], strings.Join(sortedKeys(pool), ", "))})
+			out = append(out, WorkloadProblem{Object: id, Field: field, Message: fmt.Sprintf("template %q is not in spec.templatePool (%s)", templates[k], strings.Join(sortedKeys(pool), ", "))})
 		}
 	}
 	if t, ok, _ := unstructured.NestedString(o.Object, "spec", "updateStrategy", "template"); ok && t != "" {
 		if _, inPool := pool[t]; !inPool {
-			out = append(out, WorkloadProblem{id, "spec.updateStrategy.template", fmt.Sprintf("template %q is not in spec.templatePool", t)})
+			out = append(out, WorkloadProblem{Object: id, Field: "spec.updateStrategy.template", Message: fmt.Sprintf("template %q is not in spec.templatePool", t)})
 		}
 	}
 	statuses, _, _ := unstructured.NestedStringMap(o.Object, "spec", "statuses")
@@ -330,7 +334,7 @@ func checkTApp(id string, o *unstructured.Unstructured) []WorkloadProblem {
 		field := "spec.statuses." + k
 		instance(field, k)
 		if v := statuses[k]; !slices.Contains([]string{"Running", "Killed"}, v) {
-			out = append(out, WorkloadProblem{id, field, fmt.Sprintf("desired status %q must be Running or Killed", v)})
+			out = append(out, WorkloadProblem{Object: id, Field: field, Message: fmt.Sprintf("desired status %q must be Running or Killed", v)})
 		}
 	}
 	return out
@@ -355,9 +359,9 @@ func CheckTenancy(objs []*unstructured.Unstructured, business string, namespaces
 		id := objectID(o)
 		switch {
 		case clusterScoped[o.GetKind()]:
-			out = append(out, WorkloadProblem{id, "kind", fmt.Sprintf("business %q may not create cluster-scoped %s objects; they come only from platform Apps and Addons", business, o.GetKind())})
+			out = append(out, WorkloadProblem{Object: id, Field: "kind", Kind: ProblemTenancy, Message: fmt.Sprintf("business %q may not create cluster-scoped %s objects; they come only from platform Apps and Addons", business, o.GetKind())})
 		case o.GetNamespace() != "" && !slices.Contains(namespaces, o.GetNamespace()):
-			out = append(out, WorkloadProblem{id, "metadata.namespace", fmt.Sprintf("namespace %q does not belong to business %q (its namespaces here: %s)", o.GetNamespace(), business, strings.Join(namespaces, ", "))})
+			out = append(out, WorkloadProblem{Object: id, Field: "metadata.namespace", Kind: ProblemTenancy, Message: fmt.Sprintf("namespace %q does not belong to business %q (its namespaces here: %s)", o.GetNamespace(), business, strings.Join(namespaces, ", "))})
 		}
 	}
 	return out

@@ -3,7 +3,6 @@ package plan
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -13,57 +12,36 @@ import (
 )
 
 // fromFieldErrors turns the problems validation or the upgrade check found into
-// violations, each with its kind.
+// violations. A problem the schema marked with a kind (a quota overrun, a tenancy or
+// GPU-addon rule) is reported under that kind, with the overrun's numbers; the others
+// under the kind given.
 func fromFieldErrors(list schema.ErrorList, kind ViolationKind) []Violation {
 	out := make([]Violation, 0, len(list))
 	for _, e := range list {
-		v := Violation{Kind: kind, File: e.File, Line: e.Line, Column: e.Column, Field: e.Field, Message: e.Message}
-		if kind == KindValidation {
-			classify(&v)
+		v := Violation{Kind: violationKind(e.Kind, kind), File: e.File, Line: e.Line, Column: e.Column, Field: e.Field, Message: e.Message}
+		if q := e.Quota; q != nil {
+			v.Cluster = q.Cluster
+			v.Quota = &QuotaOverrun{Cluster: q.Cluster, Resource: q.Resource, Asked: q.Asked, Available: q.Available}
 		}
 		out = append(out, v)
 	}
 	return out
 }
 
-// quotaMessage reads the numbers out of the schema's quota-nesting and capacity messages
-// ("... ask for 24 cpu on cluster bj-prod, more than its quota of 20 (...)"): the schema
-// reports them as text, and a reviewer wants them side by side. If the wording changes,
-// the violation is still reported, as a validation problem without numbers; the plan
-// tests pin the wording.
-var quotaMessage = regexp.MustCompile(`ask for (\S+) (\S+) on cluster (\S+), more than its (?:quota|capacity) of ([^(]+?) \(`)
-
-// classify sorts a validation problem into the kinds a reviewer looks for. The schema
-// reports all of them as field errors; the kind only groups them in the report.
-func classify(v *Violation) {
-	if m := quotaMessage.FindStringSubmatch(v.Message); m != nil &&
-		(strings.HasPrefix(v.Field, "spec.quota.") || strings.HasPrefix(v.Field, "spec.capacity.")) {
-		available := m[4]
-		if _, total, ok := strings.Cut(available, "= "); ok {
-			available = total // capacity × overcommit = total
-		}
-		v.Kind = KindQuota
-		v.Cluster = m[3]
-		v.Quota = &QuotaOverrun{Cluster: m[3], Resource: m[2], Asked: m[1], Available: available}
-		return
+// violationKind is the report's kind for a problem of the given schema kind; fallback
+// when the schema gave it none.
+func violationKind(k schema.ProblemKind, fallback ViolationKind) ViolationKind {
+	switch k {
+	case schema.ProblemQuota:
+		return KindQuota
+	case schema.ProblemTenancy:
+		return KindTenancy
+	case schema.ProblemGPUAddon:
+		return KindGPUAddon
+	case schema.ProblemUpgrade:
+		return KindUpgrade
 	}
-	switch msg := v.Message; {
-	case strings.Contains(msg, "tenancy violation") || strings.Contains(msg, "a business App"):
-		v.Kind = KindTenancy
-	case isGPUAddonMessage(msg) || strings.Contains(msg, "spec.gpuType"):
-		v.Kind = KindGPUAddon
-	}
-}
-
-// isGPUAddonMessage recognises the workload check's "served by GPU-Manager / the NVIDIA
-// device plugin, which cluster X does not run" and the addon checks' GPU-type mismatches.
-func isGPUAddonMessage(msg string) bool {
-	for _, s := range []string{"GPU-Manager, which cluster", "NVIDIA device plugin, which cluster", "GPUManager needs", "NvidiaDevicePlugin needs", "(vGPU) or the NVIDIA device plugin (pGPU)"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
+	return fallback
 }
 
 // checkRendered applies the workload and tenancy rules to a cluster's head render, as
@@ -99,11 +77,7 @@ func checkRendered(repo *schema.Repo, c *schema.Cluster, res *render.ClusterResu
 			continue
 		}
 		for _, p := range schema.CheckWorkloads(app.Objects, facts) {
-			kind := KindWorkload
-			if isGPUAddonMessage(p.Message) {
-				kind = KindGPUAddon
-			}
-			out = append(out, at(kind, p.Object, p.Field+": "+p.Message))
+			out = append(out, at(violationKind(p.Kind, KindWorkload), p.Object, p.Field+": "+p.Message))
 		}
 		if b := app.App.Spec.Business; b != "" {
 			var owned []string
@@ -113,7 +87,7 @@ func checkRendered(repo *schema.Repo, c *schema.Cluster, res *render.ClusterResu
 				}
 			}
 			for _, p := range schema.CheckTenancy(app.Objects, b, owned) {
-				out = append(out, at(KindTenancy, p.Object, p.Field+": "+p.Message))
+				out = append(out, at(violationKind(p.Kind, KindTenancy), p.Object, p.Field+": "+p.Message))
 			}
 		}
 	}
