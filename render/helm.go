@@ -298,22 +298,6 @@ func parseManifests(all string) ([]*unstructured.Unstructured, error) {
 	}
 }
 
-// parseDocument reads one YAML document into an object; an empty document is nil.
-func parseDocument(doc string) (*unstructured.Unstructured, error) {
-	data, err := yaml.YAMLToJSON([]byte(doc))
-	if err != nil {
-		return nil, err
-	}
-	if len(bytes.TrimSpace(data)) == 0 || string(data) == "null" {
-		return nil, nil
-	}
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(data); err != nil {
-		return nil, err
-	}
-	return u, nil
-}
-
 func sourceComment(doc string) string {
 	for _, line := range strings.Split(doc, "\n") {
 		if s, ok := strings.CutPrefix(line, "# Source: "); ok {
