@@ -34,10 +34,12 @@ vet:
 	$(GO) vet ./...
 	@out=$$(gofmt -l cmd reconciler render schema test nodeplugins); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## test: every test, unit and end-to-end against real API servers, plus a short fuzz run
+## test: every test, unit and end-to-end against real API servers, plus short fuzz runs
 test: tools sysdeps vet
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 15s ./schema/
+	$(GO) test -run '^$$' -fuzz FuzzParseDocument -fuzztime 10s ./render/
+	$(GO) test -run '^$$' -fuzz FuzzSplitManifests -fuzztime 10s ./render/
 
 ## demo: two local member clusters, a local fleet repo from fleet-example/, one apply
 demo: tools build
