@@ -64,7 +64,7 @@ something failed or is not healthy yet, 2 when nothing could be applied.`,
 	f.BoolVar(&o.allowMassPrune, "allow-mass-prune", false, "allow pruning more than half of a cluster's managed objects")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "write structured logs to stderr")
 	o.management.add(f, "none: alerting routes that need a Secret copied are reported, not applied")
-	f.StringVar(&o.management.namespace, "secrets-namespace", "gitfleet-system", "namespace of the management cluster where Secret references without a namespace look")
+	o.management.addSecretsNamespace(f)
 	return cmd
 }
 
@@ -94,14 +94,8 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	opts.HealthTimeout = o.healthTimeout
 	opts.PruneGuard.AllowMassPrune = o.allowMassPrune
 	opts.Log = newLogger(stderr, o.verbose)
-	if o.management.kubeconfig != "" {
-		cfg, err := o.management.config()
-		if err != nil {
-			return err
-		}
-		if opts.Secrets, err = o.management.secrets(cfg); err != nil {
-			return err
-		}
+	if opts.Secrets, err = o.management.optionalSecrets(); err != nil {
+		return err
 	}
 	if isTerminal(stderr) {
 		opts.Progress = &lineProgress{w: stderr, start: time.Now()}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/reconciler/machines"
 	"gitfleet.dev/gitfleet/reconciler/machines/sshrun"
 	"gitfleet.dev/gitfleet/reconciler/notify"
@@ -90,7 +89,7 @@ Machines are checked in parallel (--concurrency); one that is down costs its own
 	f.DurationVar(&o.dialTimeout, "dial-timeout", o.dialTimeout, "time to connect and log in to one machine")
 	f.DurationVar(&o.commandTimeout, "command-timeout", o.commandTimeout, "time one command may run on a machine")
 	o.management.add(f, "none: a machine whose credentials are a Kubernetes Secret reference is reported as not reached")
-	f.StringVar(&o.management.namespace, "secrets-namespace", "gitfleet-system", "namespace of the management cluster where Secret references without a namespace look")
+	o.management.addSecretsNamespace(f)
 	f.BoolVar(&o.showAllCheck, "all", false, "list every check in the table, passed ones too")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "write structured logs to stderr")
 	return cmd
@@ -128,15 +127,9 @@ func runMachinesCheck(cmd *cobra.Command, o machinesCheckOptions) error {
 	opts.KnownHosts = hosts
 	opts.Concurrency, opts.DialTimeout, opts.CommandTimeout = o.concurrency, o.dialTimeout, o.commandTimeout
 	opts.Log = newLogger(stderr, o.verbose)
-	var secrets reconciler.SecretReader
-	if o.management.kubeconfig != "" {
-		cfg, err := o.management.config()
-		if err != nil {
-			return err
-		}
-		if secrets, err = o.management.secrets(cfg); err != nil {
-			return err
-		}
+	secrets, err := o.management.optionalSecrets()
+	if err != nil {
+		return err
 	}
 	opts.Secrets = notify.EnvFileResolver(secrets)
 	if isTerminal(stderr) {

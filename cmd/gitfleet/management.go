@@ -28,6 +28,25 @@ func (m *managementFlags) add(f *pflag.FlagSet, empty string) {
 	f.StringVar(&m.context, "management-context", "", "context of --management-kubeconfig to use (default: its current context)")
 }
 
+// addSecretsNamespace registers --secrets-namespace, for commands that run outside the
+// management cluster (serve uses its own namespace).
+func (m *managementFlags) addSecretsNamespace(f *pflag.FlagSet) {
+	f.StringVar(&m.namespace, "secrets-namespace", "gitfleet-system", "namespace of the management cluster where Secret references without a namespace look")
+}
+
+// optionalSecrets reads the management cluster's Secrets when --management-kubeconfig
+// is given; without it there is no reader (nil), and what needs one says so.
+func (m managementFlags) optionalSecrets() (reconciler.SecretReader, error) {
+	if m.kubeconfig == "" {
+		return nil, nil
+	}
+	cfg, err := m.config()
+	if err != nil {
+		return nil, err
+	}
+	return m.secrets(cfg)
+}
+
 // config is the management cluster: --management-kubeconfig when given, else the
 // in-cluster service account.
 func (m managementFlags) config() (*rest.Config, error) {

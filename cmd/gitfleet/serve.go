@@ -199,18 +199,12 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 	if o.verbose {
 		apply.Log = log
 	}
-	if o.management.kubeconfig != "" {
-		o.management.namespace = o.server.LeaderElectionNamespace
-		cfg, err := o.management.config()
-		if err != nil {
-			return err
-		}
-		if apply.Secrets, err = o.management.secrets(cfg); err != nil {
-			return err
-		}
+	o.management.namespace = o.server.LeaderElectionNamespace
+	var err error
+	if apply.Secrets, err = o.management.optionalSecrets(); err != nil {
+		return err
 	}
 	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true}
-	var err error
 	if loopOpts.Machines, err = o.machineKeeper(conn, apply.Secrets, log); err != nil {
 		return err
 	}
