@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -47,7 +48,14 @@ func OpenSnapshot(ctx context.Context, dir, rev string) (*Snapshot, error) {
 		rev = "HEAD"
 	}
 	hash, err := repo.ResolveRevision(plumbing.Revision(rev))
-	if err != nil {
+	switch {
+	case errors.Is(err, io.EOF):
+		// go-git's answer for a revision such as HEAD~3 that goes back past the first
+		// commit; "EOF" would tell a person nothing.
+		return nil, fmt.Errorf("no revision %q in %s: it goes back further than the branch's history", rev, dir)
+	case errors.Is(err, plumbing.ErrReferenceNotFound):
+		return nil, fmt.Errorf("no revision %q in %s: no such branch, tag or commit (fetch it first?)", rev, dir)
+	case err != nil:
 		return nil, fmt.Errorf("resolving revision %q in %s: %w", rev, dir, err)
 	}
 	commit, err := repo.CommitObject(*hash)
