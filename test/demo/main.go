@@ -1,7 +1,8 @@
 // Command demo shows gitfleet's main job on a laptop: it starts four local clusters (real
 // kube-apiserver, etcd, controller-manager, scheduler and kwok fake nodes), makes a git
 // repository from fleet-example/, runs `gitfleet apply` against every cluster, then one
-// reconcile as the server runs it with its status commit, and stops everything again.
+// reconcile as the server runs it with its status commit, then plans a change the way a
+// pull request sees it, and stops everything again.
 // `make demo` runs it.
 package main
 
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -120,7 +122,27 @@ func run(ctx context.Context, gitfleet, example string) error {
 		return fmt.Errorf("git log: %w", err)
 	}
 	fmt.Printf("   the git server's history now:\n%s", log)
-	return runCommand(ctx, gitfleet, "status", bare)
+	if err := runCommand(ctx, gitfleet, "status", bare); err != nil {
+		return err
+	}
+
+	step("A pull request's view: gitfleet plan of a change (more CPU for namespace pay-dev)")
+	const nsFile = "businesses/payments/namespaces/pay-dev.yaml"
+	data, err := os.ReadFile(filepath.Join(repoDir, nsFile))
+	if err != nil {
+		return err
+	}
+	changed := strings.Replace(string(data), `quota: {cpu: "4",`, `quota: {cpu: "6",`, 1)
+	if changed == string(data) {
+		return fmt.Errorf("%s no longer has the quota the demo changes", nsFile)
+	}
+	if err := repo.Write(map[string]string{nsFile: changed}); err != nil {
+		return err
+	}
+	if _, err := repo.Commit("More CPU for pay-dev"); err != nil {
+		return err
+	}
+	return runCommand(ctx, gitfleet, "plan", "--repo", repoDir, "--base", "HEAD~1", "--head", "HEAD")
 }
 
 func step(s string) { fmt.Printf("\n==> %s\n", s) }
