@@ -31,6 +31,7 @@ func main() {
 type config struct {
 	MetricsPort        int
 	NodeName           string
+	Kubeconfig         string
 	DevicePluginDir    string
 	PodResourcesSocket string
 	DriverRoots        []string
@@ -85,6 +86,12 @@ set, so the node must run nvidia-cuda-mps-control with the --mps-* directories b
 (see README, "GPU sharing"); while it does not, shares are refused (--require-mps).
 Whole cards are given to one container without MPS.
 
+With the addon's scheduler extender (gpu-quota-admission), each container gets the card the
+extender chose and wrote on its pod (tencent.com/predicate-gpu-idx-<container index>); the
+plugin then marks the pod tencent.com/gpu-assigned=true. A choice the node cannot honour is
+refused in the pod's events. Pods without those annotations, or a plugin without an API
+server, get the card the plugin chooses itself.
+
 A card with a critical Xid error or a double-bit ECC error is withdrawn from the kubelet,
 and offered again once NVML can read it and it has been quiet for --recovery-quiet.
 
@@ -114,6 +121,7 @@ lib/, lib/<arch>-linux-gnu/, and the same under usr/), first match wins.`,
 	f := cmd.Flags()
 	f.IntVar(&cfg.MetricsPort, "metrics-port", cfg.MetricsPort, "port of /metrics, /metric and /usage (the addon's hostPort and Service port)")
 	f.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "the node label of the metrics (the DaemonSet passes it as $NODE_NAME, the default)")
+	f.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "kubeconfig of the API server, to follow the cards the scheduler extender gpu-quota-admission chose (default: the pod's service account; outside a cluster the plugin chooses every card itself)")
 	f.StringVar(&cfg.DevicePluginDir, "device-plugin-dir", cfg.DevicePluginDir, "the kubelet's device-plugin directory (kubelet.sock and the plugin's sockets)")
 	f.StringVar(&cfg.PodResourcesSocket, "pod-resources-socket", cfg.PodResourcesSocket, "the kubelet's pod-resources API, which says which container holds which GPU units")
 	f.StringSliceVar(&cfg.DriverRoots, "driver-root", cfg.DriverRoots, "directories searched, in order, for the NVIDIA driver's libnvidia-ml.so.1 (comma-separated or repeated)")

@@ -25,6 +25,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		return fmt.Errorf("--metrics-port %d: want 0-65535", cfg.MetricsPort)
 	}
 	log = log.With("node", cfg.NodeName)
+	placements, err := newPlacements(cfg, log)
+	if err != nil {
+		return err
+	}
 	lib, cards, err := discover(cfg, log)
 	if err != nil {
 		return err
@@ -72,6 +76,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 				log.Warn("no MPS control daemon: shares of a card (1-99 vcuda-core units) are refused until it runs, whole cards are served",
 					"mps_pipe_dir", cfg.MPSPipeDir, "err", err)
 			}
+			plugin.Placements = placements
 			plugin.Logger = log
 			return gpu.NewPlugin(mgr, plugin).Run(ctx)
 		})

@@ -40,6 +40,26 @@
 // else: a share over two cards, a split whole card, memory on another card than the cores, a
 // card that has become unhealthy, or a device node missing on the node.
 //
+// # With TKEStack's scheduler extender
+//
+// The GPUManager addon runs gpu-quota-admission as a kube-scheduler extender. It chooses the
+// card of every GPU container when it schedules the pod and writes the choice on the pod:
+// tencent.com/predicate-gpu-idx-<container index> (the card's NVML index, comma-separated
+// for whole cards), tencent.com/predicate-time and tencent.com/predicate-node. When the
+// plugin can reach the API server (the DaemonSet's service account, or gitfleet-gpu's
+// --kubeconfig) it follows that choice, as TKEStack's gpu-manager does: the kubelet does not
+// say which pod it admits, so the candidate is the pending pod bound to this node with those
+// annotations and without tencent.com/gpu-assigned=true, the oldest predicate-time first,
+// whose not yet placed container asks for as many units as the kubelet allocates.
+// GetPreferredAllocation and Allocate then use the annotated card for that container's cores
+// and its memory alike (so memory follows cores without the pairing window, in either order;
+// one index for several whole cards is completed with the best-connected free cards), under
+// the same rules as above: a card without room, or IDs the kubelet took elsewhere, are refused
+// naming the pod and the annotation. Once every GPU container of the pod has its cards the
+// plugin sets tencent.com/gpu-assigned=true on the pod. Pods without the annotations, and a
+// plugin without an API server (or one that does not answer within
+// PlacementOptions.Timeout), get the cards the plugin chooses itself.
+//
 // # How a share is enforced
 //
 // A share is not trusted to stay within its units: it runs as a client of the node's CUDA

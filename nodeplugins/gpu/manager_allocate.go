@@ -196,6 +196,26 @@ func (m *Manager) pickMemoryCard(free map[string][]unitID, size int, pair *choic
 func (m *Manager) Allocate(r Resource, ids []string) (Grant, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	g, err := m.grant(r, ids)
+	if err != nil {
+		return Grant{}, err
+	}
+	now := time.Now()
+	if pair := m.pairedWith(r, now); pair != nil {
+		if err := checkFollows(g, pair); err != nil {
+			m.last = nil // the container fails admission, see Preferred
+			return Grant{}, err
+		}
+		m.last = nil // both resources of the container are placed
+	} else {
+		m.last = &choice{resource: r, cards: g.UUIDs(), at: now}
+	}
+	m.opts.Logger.Info("allocated", "resource", r, "units", g.Units, "gpus", g.UUIDs())
+	return g, nil
+}
+
+// grant builds the grant of ids and checks it against the seed's rules. The caller holds m.mu.
+func (m *Manager) grant(r Resource, ids []string) (Grant, error) {
 	g := Grant{Resource: r, Units: len(ids), DeviceIDs: slices.Sorted(slices.Values(ids))}
 	perCard := map[string]int{}
 	for _, id := range ids {
@@ -223,17 +243,6 @@ func (m *Manager) Allocate(r Resource, ids []string) (Grant, error) {
 	if err := checkShape(g, perCard); err != nil {
 		return Grant{}, err
 	}
-	now := time.Now()
-	if pair := m.pairedWith(r, now); pair != nil {
-		if err := checkFollows(g, pair); err != nil {
-			m.last = nil // the container fails admission, see Preferred
-			return Grant{}, err
-		}
-		m.last = nil // both resources of the container are placed
-	} else {
-		m.last = &choice{resource: r, cards: g.UUIDs(), at: now}
-	}
-	m.opts.Logger.Info("allocated", "resource", r, "units", g.Units, "gpus", g.UUIDs())
 	return g, nil
 }
 

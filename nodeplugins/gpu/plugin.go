@@ -35,6 +35,9 @@ type PluginOptions struct {
 	RegisterTimeout time.Duration
 	// Response is passed to every Allocate answer.
 	Response ResponseOptions
+	// Placements reads the card choices of TKEStack's scheduler extender from the pods; nil
+	// (no API server) lets the plugin choose every card itself.
+	Placements *Placements
 	// Logger receives registration and allocation events.
 	Logger *slog.Logger
 }
@@ -153,7 +156,7 @@ func (p *Plugin) start(ctx context.Context) (*generation, error) {
 		}
 		srv := grpc.NewServer()
 		pluginapi.RegisterDevicePluginServer(srv, &resourceServer{
-			resource: r, mgr: p.mgr, response: p.opts.Response, log: p.opts.Logger, done: gen.done,
+			resource: r, mgr: p.mgr, response: p.opts.Response, placements: p.opts.Placements, log: p.opts.Logger, done: gen.done,
 		})
 		go func() { _ = srv.Serve(lis) }() // Serve returns when stop() stops the server
 		gen.servers = append(gen.servers, srv)

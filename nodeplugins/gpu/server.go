@@ -15,7 +15,9 @@ type resourceServer struct {
 	resource Resource
 	mgr      *Manager
 	response ResponseOptions
-	log      *slog.Logger
+	// placements reads the scheduler extender's card choices; nil without an API server.
+	placements *Placements
+	log        *slog.Logger
 	// done ends ListAndWatch streams when the server is stopped for a re-registration.
 	done <-chan struct{}
 }
@@ -44,35 +46,55 @@ func (s *resourceServer) ListAndWatch(_ *pluginapi.Empty, stream grpc.ServerStre
 	}
 }
 
-func (s *resourceServer) GetPreferredAllocation(_ context.Context, req *pluginapi.PreferredAllocationRequest) (*pluginapi.PreferredAllocationResponse, error) {
+func (s *resourceServer) GetPreferredAllocation(ctx context.Context, req *pluginapi.PreferredAllocationRequest) (*pluginapi.PreferredAllocationResponse, error) {
 	resp := &pluginapi.PreferredAllocationResponse{}
 	for _, cr := range req.ContainerRequests {
-		ids, err := s.mgr.Preferred(s.resource, cr.AvailableDeviceIDs, cr.MustIncludeDeviceIDs, int(cr.AllocationSize))
+		pl, err := s.placements.Lookup(ctx, s.resource, int(cr.AllocationSize))
+		if err == nil {
+			var ids []string
+			ids, err = s.mgr.PreferredPlaced(s.resource, cr.AvailableDeviceIDs, cr.MustIncludeDeviceIDs, int(cr.AllocationSize), pl)
+			resp.ContainerResponses = append(resp.ContainerResponses, &pluginapi.ContainerPreferredAllocationResponse{DeviceIDs: ids})
+		}
 		if err != nil {
 			s.log.Warn("no preferred allocation", "resource", s.resource, "units", cr.AllocationSize, "err", err)
 			return nil, err
 		}
-		resp.ContainerResponses = append(resp.ContainerResponses, &pluginapi.ContainerPreferredAllocationResponse{DeviceIDs: ids})
 	}
 	return resp, nil
 }
 
-func (s *resourceServer) Allocate(_ context.Context, req *pluginapi.AllocateRequest) (*pluginapi.AllocateResponse, error) {
+func (s *resourceServer) Allocate(ctx context.Context, req *pluginapi.AllocateRequest) (*pluginapi.AllocateResponse, error) {
 	resp := &pluginapi.AllocateResponse{}
 	for _, cr := range req.ContainerRequests {
-		g, err := s.mgr.Allocate(s.resource, cr.DevicesIds)
+		cresp, pl, err := s.allocateOne(ctx, cr.DevicesIds)
 		if err != nil {
 			s.log.Warn("allocation refused", "resource", s.resource, "units", len(cr.DevicesIds), "err", err)
 			return nil, err
 		}
-		cresp, err := s.response.ContainerResponse(g)
-		if err != nil {
-			s.log.Warn("allocation refused", "resource", s.resource, "units", len(cr.DevicesIds), "err", err)
-			return nil, err
+		if pl != nil {
+			s.placements.Placed(ctx, *pl, s.resource)
 		}
 		resp.ContainerResponses = append(resp.ContainerResponses, cresp)
 	}
 	return resp, nil
+}
+
+// allocateOne answers for one container, on the scheduler extender's cards when it chose
+// them, and says which choice it followed.
+func (s *resourceServer) allocateOne(ctx context.Context, ids []string) (*pluginapi.ContainerAllocateResponse, *Placement, error) {
+	pl, err := s.placements.Lookup(ctx, s.resource, len(ids))
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := s.mgr.AllocatePlaced(s.resource, ids, pl)
+	if err != nil {
+		return nil, nil, err
+	}
+	cresp, err := s.response.ContainerResponse(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cresp, pl, nil
 }
 
 // PreStartContainer is not requested (PreStartRequired is false); it answers for kubelets
