@@ -340,16 +340,37 @@ func checkTApp(id string, o *unstructured.Unstructured) []WorkloadProblem {
 	return out
 }
 
-// clusterScoped are the built-in kinds that have no namespace. A business App may not
-// contain them: they would reach beyond the business's namespaces.
-var clusterScoped = map[string]bool{
-	"Namespace": true, "Node": true, "PersistentVolume": true, "ClusterRole": true, "ClusterRoleBinding": true,
-	"CustomResourceDefinition": true, "StorageClass": true, "PriorityClass": true, "IngressClass": true,
-	"RuntimeClass": true, "CSIDriver": true, "CSINode": true, "VolumeAttachment": true, "APIService": true,
-	"MutatingWebhookConfiguration": true, "ValidatingWebhookConfiguration": true, "ValidatingAdmissionPolicy": true,
-	"ValidatingAdmissionPolicyBinding": true, "FlowSchema": true, "PriorityLevelConfiguration": true,
-	"CertificateSigningRequest": true, "ClusterIssuer": true, "FloatingIP": true,
+// clusterScopedKinds are the cluster-scoped kinds of Kubernetes 1.37 and of the addons
+// gitfleet installs, as GroupKind strings (Kind.group; Kind alone for the core group).
+var clusterScopedKinds = map[string]bool{
+	"Namespace": true, "Node": true, "PersistentVolume": true, "ComponentStatus": true,
+	"ClusterRole.rbac.authorization.k8s.io": true, "ClusterRoleBinding.rbac.authorization.k8s.io": true,
+	"CustomResourceDefinition.apiextensions.k8s.io": true,
+	"APIService.apiregistration.k8s.io":             true,
+	"StorageClass.storage.k8s.io":                   true, "CSIDriver.storage.k8s.io": true, "CSINode.storage.k8s.io": true,
+	"VolumeAttachment.storage.k8s.io": true, "VolumeAttributesClass.storage.k8s.io": true,
+	"PriorityClass.scheduling.k8s.io": true, "RuntimeClass.node.k8s.io": true,
+	"IngressClass.networking.k8s.io": true, "IPAddress.networking.k8s.io": true, "ServiceCIDR.networking.k8s.io": true,
+	"MutatingWebhookConfiguration.admissionregistration.k8s.io":     true,
+	"ValidatingWebhookConfiguration.admissionregistration.k8s.io":   true,
+	"ValidatingAdmissionPolicy.admissionregistration.k8s.io":        true,
+	"ValidatingAdmissionPolicyBinding.admissionregistration.k8s.io": true,
+	"MutatingAdmissionPolicy.admissionregistration.k8s.io":          true,
+	"MutatingAdmissionPolicyBinding.admissionregistration.k8s.io":   true,
+	"FlowSchema.flowcontrol.apiserver.k8s.io":                       true,
+	"PriorityLevelConfiguration.flowcontrol.apiserver.k8s.io":       true,
+	"CertificateSigningRequest.certificates.k8s.io":                 true,
+	"ClusterTrustBundle.certificates.k8s.io":                        true,
+	"DeviceClass.resource.k8s.io":                                   true,
+	"ResourceSlice.resource.k8s.io":                                 true,
+	"ClusterIssuer.cert-manager.io":                                 true,
+	"FloatingIP.galaxy.k8s.io":                                      true,
 }
+
+// ClusterScopedKind says whether a kind, as a GroupKind string (Kind.group), has no
+// namespace: a built-in cluster-scoped kind or one of the addons' cluster-scoped custom
+// resources. Custom resources of the fleet's own CRDs are not known here.
+func ClusterScopedKind(groupKind string) bool { return clusterScopedKinds[groupKind] }
 
 // CheckTenancy reports objects of a business App that leave the business's namespaces:
 // cluster-scoped kinds, and namespaced objects in a namespace the business does not own.
@@ -358,7 +379,7 @@ func CheckTenancy(objs []*unstructured.Unstructured, business string, namespaces
 	for _, o := range objs {
 		id := objectID(o)
 		switch {
-		case clusterScoped[o.GetKind()]:
+		case ClusterScopedKind(o.GroupVersionKind().GroupKind().String()):
 			out = append(out, WorkloadProblem{Object: id, Field: "kind", Kind: ProblemTenancy, Message: fmt.Sprintf("business %q may not create cluster-scoped %s objects; they come only from platform Apps and Addons", business, o.GetKind())})
 		case o.GetNamespace() != "" && !slices.Contains(namespaces, o.GetNamespace()):
 			out = append(out, WorkloadProblem{Object: id, Field: "metadata.namespace", Kind: ProblemTenancy, Message: fmt.Sprintf("namespace %q does not belong to business %q (its namespaces here: %s)", o.GetNamespace(), business, strings.Join(namespaces, ", "))})

@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"gitfleet.dev/gitfleet/render"
+	"gitfleet.dev/gitfleet/schema"
 )
 
 // objectKey identifies an object in a cluster the way the API server does: group, kind,
@@ -67,7 +68,7 @@ func namespaceOf(o *unstructured.Unstructured, appNamespace string, clusterCRDs 
 		return ns
 	}
 	gk := o.GroupVersionKind().GroupKind()
-	if clusterScopedKinds[gk.String()] || clusterCRDs[gk.String()] {
+	if schema.ClusterScopedKind(gk.String()) || clusterCRDs[gk.String()] {
 		return ""
 	}
 	if appNamespace != "" {
@@ -94,31 +95,6 @@ func clusterScopedCRDs(res *render.ClusterResult) map[string]bool {
 		}
 	}
 	return out
-}
-
-// clusterScopedKinds are the built-in cluster-scoped kinds of Kubernetes 1.37, as
-// GroupKind strings (Kind.group; Kind alone for the core group).
-var clusterScopedKinds = map[string]bool{
-	"Namespace": true, "Node": true, "PersistentVolume": true, "ComponentStatus": true,
-	"ClusterRole.rbac.authorization.k8s.io": true, "ClusterRoleBinding.rbac.authorization.k8s.io": true,
-	"CustomResourceDefinition.apiextensions.k8s.io": true,
-	"APIService.apiregistration.k8s.io":             true,
-	"StorageClass.storage.k8s.io":                   true, "CSIDriver.storage.k8s.io": true, "CSINode.storage.k8s.io": true,
-	"VolumeAttachment.storage.k8s.io": true, "VolumeAttributesClass.storage.k8s.io": true,
-	"PriorityClass.scheduling.k8s.io": true, "RuntimeClass.node.k8s.io": true,
-	"IngressClass.networking.k8s.io": true, "IPAddress.networking.k8s.io": true, "ServiceCIDR.networking.k8s.io": true,
-	"MutatingWebhookConfiguration.admissionregistration.k8s.io":     true,
-	"ValidatingWebhookConfiguration.admissionregistration.k8s.io":   true,
-	"ValidatingAdmissionPolicy.admissionregistration.k8s.io":        true,
-	"ValidatingAdmissionPolicyBinding.admissionregistration.k8s.io": true,
-	"MutatingAdmissionPolicy.admissionregistration.k8s.io":          true,
-	"MutatingAdmissionPolicyBinding.admissionregistration.k8s.io":   true,
-	"FlowSchema.flowcontrol.apiserver.k8s.io":                       true,
-	"PriorityLevelConfiguration.flowcontrol.apiserver.k8s.io":       true,
-	"CertificateSigningRequest.certificates.k8s.io":                 true,
-	"ClusterTrustBundle.certificates.k8s.io":                        true,
-	"DeviceClass.resource.k8s.io":                                   true,
-	"ResourceSlice.resource.k8s.io":                                 true,
 }
 
 // change describes an object for the report, from the object that stands for it.
