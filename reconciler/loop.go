@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -274,8 +275,11 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 		return "", fmt.Errorf("reading revision %s: %w", head, err)
 	}
 	repo, err := schema.Load(ctx, files)
+	// What the last committed status says of the machines: capacity for the quota checks
+	// and the machines section until this process has checked them itself.
+	recorded := machines.FactsFromStatus(files)
 	if err == nil {
-		err = machines.CheckMeasuredCapacity(repo, l.machineFacts(files))
+		err = machines.CheckMeasuredCapacity(repo, l.machineFacts(repo, recorded))
 	}
 	if err == nil {
 		l.mu.Lock()
@@ -326,7 +330,7 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 		l.checkMachines(ctx, repo)
 	}
 	clusters, businesses := l.statuses(files, results, head), BusinessStatus(results)
-	l.withMachines(files, clusters)
+	l.withMachines(recorded, clusters)
 	l.mu.Lock()
 	for i := range clusters {
 		clusters[i].Drift = l.drift[clusters[i].Cluster]
@@ -356,8 +360,8 @@ func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
 }
 
 // withMachines fills each cluster's machines section: the last check's results, or,
-// before the first check since gitfleet started, what the status file says.
-func (l *Loop) withMachines(files fs.FS, clusters []status.Cluster) {
+// before the first check since gitfleet started, what the status file recorded.
+func (l *Loop) withMachines(recorded map[string][]status.Machine, clusters []status.Cluster) {
 	k := l.opts.Machines
 	if k == nil {
 		return
@@ -367,25 +371,22 @@ func (l *Loop) withMachines(files fs.FS, clusters []status.Cluster) {
 			clusters[i].Machines = list
 			continue
 		}
-		var prev status.Cluster
-		if data, err := fs.ReadFile(files, "status/clusters/"+clusters[i].Cluster+".yaml"); err == nil && yaml.Unmarshal(data, &prev) == nil {
-			clusters[i].Machines = prev.Machines
-		}
+		clusters[i].Machines = recorded[clusters[i].Cluster]
 	}
 }
 
-// machineFacts is what the machine checks found per cluster: this process's last pass,
-// else what the revision's status files recorded.
-func (l *Loop) machineFacts(files fs.FS) map[string][]status.Machine {
-	facts := machines.FactsFromStatus(files)
-	if k := l.opts.Machines; k != nil {
-		l.mu.Lock()
-		for _, c := range l.last {
-			if list, ok := k.Status(c.Cluster); ok {
-				facts[c.Cluster] = list
-			}
+// machineFacts is what the machine checks found per cluster of repo: this process's last
+// pass, else what the status files recorded.
+func (l *Loop) machineFacts(repo *schema.Repo, recorded map[string][]status.Machine) map[string][]status.Machine {
+	k := l.opts.Machines
+	if k == nil {
+		return recorded
+	}
+	facts := maps.Clone(recorded)
+	for _, c := range repo.Clusters {
+		if list, ok := k.Status(c.Metadata.Name); ok {
+			facts[c.Metadata.Name] = list
 		}
-		l.mu.Unlock()
 	}
 	return facts
 }
