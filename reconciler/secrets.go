@@ -29,18 +29,11 @@ type SecretReader func(ctx context.Context, namespace, name, key string) ([]byte
 // applied or pruned.
 func withAlertSecrets(ctx context.Context, repo *schema.Repo, c *schema.Cluster, desired render.ClusterResult, read SecretReader) render.ClusterResult {
 	i := slices.IndexFunc(desired.Apps, func(a render.AppResult) bool { return a.App.Metadata.Name == render.UnitAlerting })
-	if i < 0 || desired.Apps[i].Err != nil {
+	if i < 0 || len(desired.Apps[i].Secrets) == 0 {
 		return desired
-	}
-	copies, err := alerting.RequiredSecrets(repo, c)
-	if err == nil && len(copies) == 0 {
-		return desired
-	}
-	var secrets []*unstructured.Unstructured
-	if err == nil {
-		secrets, err = readAlertSecrets(ctx, repo.Fleet.Metadata.Name, copies, read)
 	}
 	unit := &desired.Apps[i]
+	secrets, err := readAlertSecrets(ctx, repo.Fleet.Metadata.Name, unit.Secrets, read)
 	if err != nil {
 		unit.Objects = nil
 		unit.Err = &render.Error{App: render.UnitAlerting, Cluster: c.Metadata.Name, File: "alerting/", Err: err}

@@ -61,6 +61,9 @@ type AppResult struct {
 	Objects []*unstructured.Unstructured
 	// Err is a *Error when the App could not be rendered; Objects is then empty.
 	Err error
+	// Secrets, for the alerting unit, are the Secrets of the cluster gitfleet runs in that
+	// its objects read and that the reconciler copies into the member cluster.
+	Secrets []alerting.SecretCopy
 }
 
 // Stats says how much rendering was done and how much was reused.
@@ -201,8 +204,12 @@ func (r *Renderer) Cluster(ctx context.Context, c *schema.Cluster) ClusterResult
 		objs, err := r.addonObjects(a, c)
 		res.Apps = append(res.Apps, r.unitResult(unit, c, a.Origin.File, objs, err))
 	}
-	if objs, err := alerting.Render(r.repo, c); err != nil || len(objs) > 0 {
-		res.Apps = append(res.Apps, r.unitResult(generatedUnit(UnitAlerting), c, "alerting/", objs, err))
+	if objs, secrets, err := alerting.RenderWithSecrets(r.repo, c); err != nil || len(objs) > 0 {
+		unit := r.unitResult(generatedUnit(UnitAlerting), c, "alerting/", objs, err)
+		if unit.Err == nil {
+			unit.Secrets = secrets
+		}
+		res.Apps = append(res.Apps, unit)
 	}
 	for _, app := range r.repo.AppsFor(c) {
 		ar := AppResult{App: app}

@@ -1,7 +1,7 @@
 // Package alerting renders the fleet's alert policies (TKEStack's 告警设置) into the objects
 // that a member cluster's monitoring evaluates and routes: prometheus-operator
 // PrometheusRules for Prometheus and AlertmanagerConfigs for Alertmanager. Render gives
-// the objects of one cluster; RequiredSecrets the Secret keys they read.
+// the objects of one cluster; RenderWithSecrets also the Secret keys they read.
 //
 // # What a policy becomes
 //
@@ -91,7 +91,7 @@
 // Alertmanager reads credentials from Secrets in the AlertmanagerConfig's namespace. A
 // fleet file's {secret: {namespace, name, key}} names a Secret of the cluster gitfleet
 // runs in; the AlertmanagerConfig refers to a Secret of the same name and key in
-// kube-system of the member cluster, and RequiredSecrets lists these keys, with their
+// kube-system of the member cluster, and RenderWithSecrets lists these keys, with their
 // source, for the reconciler to copy there before applying. Two different sources for
 // one name and key are an error. An {env: ...} or {file: ...} reference names a value of
 // the gitfleet process, which gitfleet does not copy into member clusters: for an email

@@ -47,23 +47,20 @@ type SecretCopy struct {
 // (a channel whose credential Alertmanager cannot read, say); no objects are returned
 // with it, so that nothing half-rendered is applied.
 func Render(repo *schema.Repo, c *schema.Cluster) ([]*unstructured.Unstructured, error) {
-	res, err := build(repo, c)
-	if err != nil {
-		return nil, err
-	}
-	return res.objects, nil
+	objs, _, err := RenderWithSecrets(repo, c)
+	return objs, err
 }
 
-// RequiredSecrets returns the Secret keys that the objects Render returns for cluster c
-// read in Namespace, sorted by name and key. The reconciler copies each before applying
-// the AlertmanagerConfigs: until the Secret exists, prometheus-operator leaves the
-// AlertmanagerConfig that needs it out of Alertmanager's configuration.
-func RequiredSecrets(repo *schema.Repo, c *schema.Cluster) ([]SecretCopy, error) {
+// RenderWithSecrets is Render, with the Secret keys its objects read in Namespace, sorted
+// by name and key. The reconciler copies each before applying the AlertmanagerConfigs:
+// until the Secret exists, prometheus-operator leaves the AlertmanagerConfig that needs it
+// out of Alertmanager's configuration.
+func RenderWithSecrets(repo *schema.Repo, c *schema.Cluster) ([]*unstructured.Unstructured, []SecretCopy, error) {
 	res, err := build(repo, c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return res.secrets, nil
+	return res.objects, res.secrets, nil
 }
 
 type result struct {

@@ -187,8 +187,8 @@ func TestEmailPasswordOutsideSecret(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
 	}
-	if _, err := RequiredSecrets(repo, repo.Cluster("dev")); err == nil {
-		t.Error("RequiredSecrets: no error for a cluster that cannot be rendered")
+	if _, _, err := RenderWithSecrets(repo, repo.Cluster("dev")); err == nil {
+		t.Error("RenderWithSecrets: no error for a cluster that cannot be rendered")
 	}
 	// Another cluster does not use the channels and renders.
 	if _, err := Render(repo, repo.Cluster("imp")); err != nil {
@@ -221,7 +221,7 @@ func TestRequiredSecrets(t *testing.T) {
 	repo := load(t, fleet)
 	got := map[string][]SecretCopy{}
 	for _, c := range repo.Clusters {
-		s, err := RequiredSecrets(repo, c)
+		_, s, err := RenderWithSecrets(repo, c)
 		if err != nil {
 			t.Fatal(err)
 		}
