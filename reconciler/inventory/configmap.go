@@ -21,6 +21,9 @@ const (
 	// fleet repositories may share a cluster; each prunes only its own Apps.
 	LabelFleet = "gitfleet.dev/fleet"
 	dataKey    = "entries"
+	// hashKey holds "ID HASH" lines apart from the entries, so that a gitfleet that
+	// predates hashes still reads the entries it knows.
+	hashKey = "hashes"
 	namePfx    = "gitfleet-inventory-"
 )
 
@@ -30,9 +33,12 @@ func ConfigMapName(fleet, app string) string { return namePfx + fleet + "." + ap
 // ToConfigMap encodes an inventory as a ConfigMap: one "ID VERSION" line per object, so
 // that `kubectl get cm -n gitfleet-system -o yaml` is readable.
 func ToConfigMap(fleet, app string, inv *Inventory) (*unstructured.Unstructured, error) {
-	var b strings.Builder
+	var b, hashes strings.Builder
 	for _, e := range inv.Entries {
 		fmt.Fprintf(&b, "%s %s\n", e.ID, e.Version)
+		if e.Hash != "" {
+			fmt.Fprintf(&hashes, "%s %s\n", e.ID, e.Hash)
+		}
 	}
 	cm := &corev1.ConfigMap{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
@@ -47,6 +53,9 @@ func ToConfigMap(fleet, app string, inv *Inventory) (*unstructured.Unstructured,
 			},
 		},
 		Data: map[string]string{dataKey: b.String()},
+	}
+	if hashes.Len() > 0 {
+		cm.Data[hashKey] = hashes.String()
 	}
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(cm)
 	if err != nil {
@@ -71,5 +80,13 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Inventory, error) {
 		inv.Entries = append(inv.Entries, Entry{ID: id, Version: version})
 	}
 	sortEntries(inv)
+	hashes := map[string]string{}
+	for _, line := range strings.Split(cm.Data[hashKey], "\n") {
+		// A malformed hash line only loses that hash: the entries are what prune needs.
+		if id, hash, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
+			hashes[id] = hash
+		}
+	}
+	RecordHashes(inv, hashes)
 	return inv, nil
 }

@@ -25,6 +25,11 @@ type Entry struct {
 	ID string
 	// Version is the API version the object was applied with, needed to address it again.
 	Version string
+	// Hash is the object's applied hash as gitfleet last wrote it (empty when not known,
+	// in inventories recorded before hashes were): with it, an object that is missing
+	// from the cluster can be told apart as deleted by someone (the desired object still
+	// has this hash) or as changed in git since (it has another).
+	Hash string
 }
 
 // New returns an empty inventory.
@@ -53,6 +58,35 @@ func AddObjects(inv *Inventory, objs []*unstructured.Unstructured) {
 		add(inv, Entry{ID: object.UnstructuredToObjMetadata(o).String(), Version: o.GroupVersionKind().Version})
 	}
 	sortEntries(inv)
+}
+
+// AddEntries records entries as they are, hashes included, for objects the inventory
+// does not hold yet: an object applied in this run keeps the entry the run gave it.
+func AddEntries(inv *Inventory, entries ...Entry) {
+	for _, e := range entries {
+		if inv.Find(e.ID) == nil {
+			inv.Entries = append(inv.Entries, e)
+		}
+	}
+	sortEntries(inv)
+}
+
+// RecordHashes sets the hash of every entry named in hashes (object ID -> hash).
+func RecordHashes(inv *Inventory, hashes map[string]string) {
+	for i := range inv.Entries {
+		if h, ok := hashes[inv.Entries[i].ID]; ok {
+			inv.Entries[i].Hash = h
+		}
+	}
+}
+
+// Find returns the entry of an object ID, nil when the inventory does not hold it.
+func (inv *Inventory) Find(id string) *Entry {
+	i := sort.Search(len(inv.Entries), func(i int) bool { return inv.Entries[i].ID >= id })
+	if i < len(inv.Entries) && inv.Entries[i].ID == id {
+		return &inv.Entries[i]
+	}
+	return nil
 }
 
 // Diff returns the objects of old that are not in current: what is to be pruned.
@@ -94,6 +128,9 @@ func (inv *Inventory) Len() int { return len(inv.Entries) }
 func add(inv *Inventory, e Entry) {
 	for i := range inv.Entries {
 		if inv.Entries[i].ID == e.ID {
+			if e.Hash == "" {
+				e.Hash = inv.Entries[i].Hash // a stub of the same object keeps what is known.
+			}
 			inv.Entries[i] = e
 			return
 		}

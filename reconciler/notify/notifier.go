@@ -26,10 +26,28 @@ type Drift struct {
 	Change string
 	// Action is "corrected" (drift: correct) or "reported" (drift: alert).
 	Action string
-	// Revision is the fleet revision applied when the drift was seen.
+	// By is the field manager that made the change, as the object's managedFields say;
+	// empty when nobody can tell (a deletion leaves no trace of who made it).
+	By string
+	// Revision is the fleet revision applied when the drift was seen: the last commit
+	// that changed something outside status/, never a status commit.
 	Revision string
-	// At is when the drift was seen.
+	// At is when the drift was seen, or, for a resolved one, when the object was seen to
+	// match the fleet repository again.
 	At time.Time
+	// Resolved says the object matches the fleet repository again (someone fixed it in
+	// git or in the cluster): the notification that closes the one sent when it drifted.
+	Resolved bool
+	// Since is when a resolved drift was first seen; zero when unknown.
+	Since time.Time
+}
+
+// status is the drift's Alertmanager status.
+func (d Drift) status() string {
+	if d.Resolved {
+		return resolved
+	}
+	return firing
 }
 
 // Options say how a Notifier reaches webhook receivers and mail servers.

@@ -23,6 +23,7 @@ const (
 	driftPolicyName = "drift"
 	driftMetric     = "drift"
 	firing          = "firing"
+	resolved        = "resolved"
 )
 
 // render renders the template's header and body for each drift.
@@ -90,8 +91,8 @@ func driftData(repo *schema.Repo, d Drift) schema.NotifyData {
 		Metric:       driftMetric,
 		MetricName:   driftMetric,
 		Value:        d.Change,
-		StartsAt:     d.At.UTC().Format(time.RFC3339),
-		Status:       firing,
+		StartsAt:     d.startsAt().UTC().Format(time.RFC3339),
+		Status:       d.status(),
 	}
 	if kind == "Pod" {
 		data.Pod = name
@@ -127,9 +128,24 @@ func businessOf(repo *schema.Repo, cluster, namespace string) string {
 
 // summary is a drift in one line: the webhook's summary when the template has no header.
 func summary(d Drift) string {
-	s := fmt.Sprintf("%s of app %s on cluster %s was %s outside gitfleet", d.Object, d.App, d.Cluster, d.Change)
+	if d.Resolved {
+		return fmt.Sprintf("%s of app %s on cluster %s matches the fleet repository again", d.Object, d.App, d.Cluster)
+	}
+	by := "outside gitfleet"
+	if d.By != "" {
+		by = "by " + d.By
+	}
+	s := fmt.Sprintf("%s of app %s on cluster %s was %s %s", d.Object, d.App, d.Cluster, d.Change, by)
 	if d.Action != "" {
 		s += " (" + d.Action + ")"
 	}
 	return s
+}
+
+// startsAt is when the drift began.
+func (d Drift) startsAt() time.Time {
+	if d.Resolved && !d.Since.IsZero() {
+		return d.Since
+	}
+	return d.At
 }

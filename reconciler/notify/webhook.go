@@ -63,6 +63,7 @@ func newMessage(fleet string, groups []string, msgs []message, externalURL strin
 		ExternalURL: externalURL,
 		Alerts:      make([]Alert, len(msgs)),
 	}
+	allResolved := true
 	for i, msg := range msgs {
 		d := msg.Drift
 		labels := labelSet(map[string]string{
@@ -74,13 +75,21 @@ func newMessage(fleet string, groups []string, msgs []message, externalURL strin
 			sum = summary(d)
 		}
 		m.Alerts[i] = Alert{
-			Status:       firing,
+			Status:       d.status(),
 			Labels:       labels,
-			Annotations:  labelSet(map[string]string{"summary": sum, "description": msg.Body, "revision": d.Revision}),
-			StartsAt:     d.At.UTC(),
+			Annotations:  labelSet(map[string]string{"summary": sum, "description": msg.Body, "revision": d.Revision, "by": d.By}),
+			StartsAt:     d.startsAt().UTC(),
 			GeneratorURL: externalURL,
 			Fingerprint:  fingerprint(labels),
 		}
+		if d.Resolved {
+			m.Alerts[i].EndsAt = d.At.UTC()
+		} else {
+			allResolved = false
+		}
+	}
+	if allResolved && len(msgs) > 0 {
+		m.Status = resolved // as Alertmanager: a group is resolved when all its alerts are.
 	}
 	m.CommonLabels = common(m.Alerts, func(a Alert) map[string]string { return a.Labels })
 	m.CommonAnnotations = common(m.Alerts, func(a Alert) map[string]string { return a.Annotations })
