@@ -34,7 +34,14 @@ type Change string
 const (
 	Modified Change = "modified"
 	Deleted  Change = "deleted"
+	// Matches: an object reported as drifted (drift: alert) matches the desired state
+	// again, fixed by someone in the cluster; the report can be closed.
+	Matches Change = "matches"
 )
+
+// Unknown is Event.By when the cluster keeps no trace of who made the change: a deletion
+// removes the object, managedFields with it, and the API server does not say who asked.
+const Unknown = "unknown"
 
 // Event is one drift.
 type Event struct {
@@ -42,7 +49,8 @@ type Event struct {
 	// Object is Kind/namespace/name.
 	Object string
 	Change Change
-	// By is the field manager of the change, when the cluster says (kubectl-edit, ...).
+	// By is the field manager of the change as the object's managedFields say
+	// (kubectl-edit, ...), or Unknown.
 	By string
 	// Corrected is true when the desired state was applied again.
 	Corrected bool
@@ -61,7 +69,8 @@ type Options struct {
 	Correct func(app string) bool
 	// OnDrift receives every drift, after the correction when there is one.
 	OnDrift func(Event)
-	// Debounce merges the events of one object that arrive close together.
+	// Debounce merges the events of one object that arrive close together: the first is
+	// checked at once, the ones that follow within Debounce make one check after it.
 	Debounce time.Duration
 	Log      logr.Logger
 }
@@ -77,7 +86,10 @@ type Watcher struct {
 	desired  map[string]desired // object id -> desired state
 	watching map[schema.GroupVersionResource]context.CancelFunc
 	pending  map[string]*time.Timer
-	ctx      context.Context
+	// checked is when each object was last checked at once (the leading edge of the
+	// debounce).
+	checked map[string]time.Time
+	ctx     context.Context
 	// paused is set while gitfleet itself applies and prunes: its deletions of pruned
 	// objects are not drift, and the desired state is about to change.
 	paused bool
@@ -106,7 +118,7 @@ func New(dyn dynamic.Interface, mapper meta.RESTMapper, manager *ssa.ResourceMan
 		opts.Debounce = 100 * time.Millisecond
 	}
 	return &Watcher{opts: opts, dyn: dyn, mapper: mapper, manager: manager,
-		desired: map[string]desired{}, watching: map[schema.GroupVersionResource]context.CancelFunc{}, pending: map[string]*time.Timer{}}
+		desired: map[string]desired{}, watching: map[schema.GroupVersionResource]context.CancelFunc{}, pending: map[string]*time.Timer{}, checked: map[string]time.Time{}}
 }
 
 // Start runs the watcher until ctx ends.
@@ -164,7 +176,15 @@ func (w *Watcher) sync() {
 			o.LabelSelector = w.opts.LabelFleet + "=" + w.opts.Fleet
 		})
 		inf := factory.ForResource(gvr).Informer()
-		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+			// An object created after the informer started is one someone put back
+			// (gitfleet's own creates come during an apply, while paused): it may match
+			// again, or differ.
+			AddFunc: func(obj any, initial bool) {
+				if !initial {
+					w.observe(obj, Modified)
+				}
+			},
 			UpdateFunc: func(_, obj any) { w.observe(obj, Modified) },
 			DeleteFunc: func(obj any) {
 				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -177,16 +197,20 @@ func (w *Watcher) sync() {
 	}
 }
 
-// observe debounces an event and checks the object once things settle.
+// observe debounces an event and checks the object: the first event of an object at once,
+// the ones that follow close behind it once they settle.
 func (w *Watcher) observe(obj any, change Change) {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return
 	}
 	key := id(u)
-	by := lastManager(u)
-	if change == Modified && by == w.opts.FieldManager {
-		return // gitfleet's own apply.
+	by := Unknown
+	if change == Modified {
+		var ours bool
+		if by, ours = modifiedBy(u, w.opts.FieldManager); ours {
+			return // gitfleet's own apply.
+		}
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -195,6 +219,10 @@ func (w *Watcher) observe(obj any, change Change) {
 	}
 	if t, ok := w.pending[key]; ok {
 		t.Stop()
+	} else if now := time.Now(); now.Sub(w.checked[key]) >= w.opts.Debounce {
+		w.checked[key] = now
+		go w.check(key, change, by)
+		return
 	}
 	w.pending[key] = time.AfterFunc(w.opts.Debounce, func() { w.check(key, change, by) })
 }
@@ -211,7 +239,8 @@ func (w *Watcher) check(key string, change Change, by string) {
 	}
 	ev := Event{Cluster: w.opts.Cluster, App: d.app, Object: key, Change: change, By: by}
 	obj := d.obj.DeepCopy()
-	if w.opts.Correct(d.app) {
+	correct := w.opts.Correct(d.app)
+	if correct {
 		entry, err := w.manager.Apply(ctx, obj, ssa.DefaultApplyOptions())
 		switch {
 		case err != nil:
@@ -227,6 +256,11 @@ func (w *Watcher) check(key string, change Change, by string) {
 		case err != nil:
 			ev.Err = fmt.Errorf("comparing %s: %w", key, err)
 		case entry.Action == ssa.UnchangedAction:
+			// What gitfleet manages is as desired: if this object was reported as
+			// drifted, it is fixed now. The receiver knows whether it was.
+			if w.opts.OnDrift != nil {
+				w.opts.OnDrift(Event{Cluster: ev.Cluster, App: ev.App, Object: key, Change: Matches, By: by})
+			}
 			return
 		}
 	}
@@ -239,15 +273,37 @@ func (w *Watcher) check(key string, change Change, by string) {
 	}
 }
 
-// lastManager is the field manager of the newest managedFields entry.
-func lastManager(u *unstructured.Unstructured) string {
-	var newest metav1.ManagedFieldsEntry
-	for _, e := range u.GetManagedFields() {
-		if e.Time != nil && (newest.Time == nil || !e.Time.Before(newest.Time)) {
+// modifiedBy names who made the newest change to u: the field manager of the newest
+// managedFields entry other than gitfleet's, among those at least as new as gitfleet's
+// own apply (timestamps are whole seconds, so a tie goes to the other manager). ours is
+// true when gitfleet's apply is the newest change; by is Unknown when nothing says.
+func modifiedBy(u *unstructured.Unstructured, fieldManager string) (by string, ours bool) {
+	var own, newest *metav1.ManagedFieldsEntry
+	entries := u.GetManagedFields()
+	for i := range entries {
+		e := &entries[i]
+		if e.Time == nil {
+			continue
+		}
+		if e.Manager == fieldManager {
+			if own == nil || own.Time.Before(e.Time) {
+				own = e
+			}
+			continue
+		}
+		if newest == nil || !e.Time.Before(newest.Time) {
 			newest = e
 		}
 	}
-	return newest.Manager
+	switch {
+	case newest == nil && own != nil:
+		return fieldManager, true
+	case newest == nil:
+		return Unknown, false
+	case own != nil && newest.Time.Before(own.Time):
+		return fieldManager, true
+	}
+	return newest.Manager, false
 }
 
 func id(o *unstructured.Unstructured) string {
@@ -265,8 +321,8 @@ func (w *Watcher) recordEvent(ctx context.Context, obj *unstructured.Unstructure
 		reason, action = "DriftCorrected", "corrected"
 	}
 	by := ev.By
-	if by == "" {
-		by = "someone outside gitfleet"
+	if by == "" || by == Unknown {
+		by = "an unknown client"
 	}
 	ns := obj.GetNamespace()
 	if ns == "" {

@@ -34,12 +34,37 @@ type recorder struct {
 	mu     sync.Mutex
 	events []Event
 	at     []time.Time
+	// matches are the Matches events, kept apart: every unchanged check of an alert-only
+	// object sends one.
+	matches []Event
 }
 
 func (r *recorder) add(e Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if e.Change == Matches {
+		r.matches = append(r.matches, e)
+		return
+	}
 	r.events, r.at = append(r.events, e), append(r.at, time.Now())
+}
+
+// waitMatch waits for a Matches event of object.
+func (r *recorder) waitMatch(t *testing.T, object string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		for _, e := range r.matches {
+			if e.Object == object {
+				r.mu.Unlock()
+				return
+			}
+		}
+		r.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no event saying %s matches the desired state again within %s", object, within)
 }
 
 func (r *recorder) wait(t *testing.T, n int, within time.Duration) []Event {
@@ -157,6 +182,15 @@ func TestDrift(t *testing.T) {
 				t.Errorf("Kubernetes Events %+v, want one with reason %s naming kubectl-edit", events.Items, wantReason)
 			}
 
+			if !tc.correct {
+				// Put back by hand: the report can be closed.
+				live.Data["value"] = "v1"
+				if err := c.Update(t.Context(), &live, client.FieldOwner("kubectl-edit")); err != nil {
+					t.Fatal(err)
+				}
+				rec.waitMatch(t, "ConfigMap/"+ns+"/settings", 5*time.Second)
+			}
+
 			// Deletion.
 			start = time.Now()
 			if err := c.Delete(t.Context(), &live); err != nil {
@@ -164,8 +198,10 @@ func TestDrift(t *testing.T) {
 			}
 			ev = rec.wait(t, 2, 5*time.Second)[1]
 			t.Logf("deletion detected after %s", rec.at[1].Sub(start))
-			if ev.Change != Deleted || ev.Corrected != tc.correct {
-				t.Errorf("event %+v", ev)
+			// Nothing in the cluster says who deleted it: gitfleet says it does not know,
+			// rather than naming the last writer (itself).
+			if ev.Change != Deleted || ev.Corrected != tc.correct || ev.By != Unknown {
+				t.Errorf("event %+v, want a deletion by %q", ev, Unknown)
 			}
 			err := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "settings"}, &live)
 			if tc.correct && err != nil {
@@ -173,6 +209,16 @@ func TestDrift(t *testing.T) {
 			}
 			if !tc.correct && !apierrors.IsNotFound(err) {
 				t.Errorf("drift: alert recreated the deleted object (err %v)", err)
+			}
+			if !tc.correct {
+				// Someone creates it again as it was: it matches again.
+				rec.mu.Lock()
+				rec.matches = nil
+				rec.mu.Unlock()
+				if err := c.Patch(t.Context(), desired.DeepCopy(), client.Apply, client.FieldOwner("kubectl-client-side-apply"), client.ForceOwnership); err != nil {
+					t.Fatal(err)
+				}
+				rec.waitMatch(t, "ConfigMap/"+ns+"/settings", 5*time.Second)
 			}
 
 			// An App removed from the desired set is no longer watched.
@@ -183,6 +229,39 @@ func TestDrift(t *testing.T) {
 			time.Sleep(time.Second)
 			if n := len(rec.events); n != 2 {
 				t.Errorf("%d events after the App left the desired set, want still 2", n)
+			}
+		})
+	}
+}
+
+func TestModifiedBy(t *testing.T) {
+	at := func(sec int) *metav1.Time {
+		tm := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC))
+		return &tm
+	}
+	entry := func(manager string, sec int) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: manager, Time: at(sec), Operation: metav1.ManagedFieldsOperationUpdate}
+	}
+	for _, tc := range []struct {
+		name    string
+		entries []metav1.ManagedFieldsEntry
+		by      string
+		ours    bool
+	}{
+		{"gitfleet newest", []metav1.ManagedFieldsEntry{entry("kubectl-edit", 1), entry("gitfleet", 2)}, "gitfleet", true},
+		// Timestamps are whole seconds: an edit in the same second as gitfleet's apply
+		// is an edit, not gitfleet's own write.
+		{"same second", []metav1.ManagedFieldsEntry{entry("gitfleet", 2), entry("kubectl-edit", 2)}, "kubectl-edit", false},
+		{"edit after", []metav1.ManagedFieldsEntry{entry("gitfleet", 2), entry("kube-controller-manager", 1), entry("kubectl-edit", 3)}, "kubectl-edit", false},
+		{"no gitfleet entry", []metav1.ManagedFieldsEntry{entry("helm", 1)}, "helm", false},
+		{"nothing recorded", nil, Unknown, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := configMap("ns", "x", "v")
+			u.SetManagedFields(tc.entries)
+			by, ours := modifiedBy(u, "gitfleet")
+			if by != tc.by || ours != tc.ours {
+				t.Errorf("modifiedBy = %q, %v; want %q, %v", by, ours, tc.by, tc.ours)
 			}
 		})
 	}
