@@ -24,7 +24,7 @@ const (
 	// hashKey holds "ID HASH" lines apart from the entries, so that a gitfleet that
 	// predates hashes still reads the entries it knows.
 	hashKey = "hashes"
-	namePfx    = "gitfleet-inventory-"
+	namePfx = "gitfleet-inventory-"
 )
 
 // ConfigMapName is the name of an App's inventory ConfigMap.
