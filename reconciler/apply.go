@@ -47,7 +47,6 @@ func applyCluster(ctx context.Context, repo *schema.Repo, c *schema.Cluster, ren
 	opts.Progress.Stage(name, "connecting")
 	a, err := newClusterApplier(ctx, repo.Fleet.Metadata.Name, c, conn, opts)
 	if err != nil {
-		opts.Log.Error(err, "cluster not applied", "cluster", name)
 		opts.Progress.Stage(name, "failed: "+err.Error())
 		return ClusterResult{Cluster: name, Apps: notApplied(desired), Err: err}
 	}

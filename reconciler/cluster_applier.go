@@ -179,6 +179,10 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 	a.defaultNamespaces(objs, app.App.Spec.Namespace)
 	stampHashes(objs)
 	parts := a.splitUnchanged(ctx, name, objs)
+	alertOnly := app.App.Spec.Drift == schema.DriftAlert
+	if alertOnly {
+		p.result.Drift = a.holdDrift(ctx, name, &parts, prev)
+	}
 	applyOpts := ssa.DefaultApplyOptions()
 	applyOpts.WaitTimeout = a.opts.HealthTimeout
 	cs, err := a.manager.ApplyAllStaged(ctx, parts.apply, applyOpts)
@@ -196,6 +200,12 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 	p.result.Changes = cs.Entries
 	p.next = inventory.New()
 	inventory.AddChangeSet(p.next, cs)
+	inventory.AddObjects(p.next, parts.held) // still gitfleet's: never pruned for drifting.
+	if alertOnly {
+		// Only an alert-only App needs to tell a deleted object from one changed in git
+		// (holdDrift); the others would pay an inventory write for every changed object.
+		recordHashes(p.next, cs, objs, parts.held)
+	}
 	if err != nil {
 		// Keep tracking what was there before as well as what this apply created, and
 		// prune nothing: a half-applied App is not a statement of what to remove.

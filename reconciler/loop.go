@@ -2,19 +2,12 @@ package reconciler
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io/fs"
-	"maps"
-	"slices"
 	"sort"
 	"sync"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"gitfleet.dev/gitfleet/reconciler/driftwatch"
-	"gitfleet.dev/gitfleet/reconciler/gitsource"
 	"gitfleet.dev/gitfleet/reconciler/machines"
 	"gitfleet.dev/gitfleet/reconciler/status"
 	"gitfleet.dev/gitfleet/render"
@@ -25,10 +18,11 @@ import (
 type GitSource interface {
 	// Fetch updates from the remote and returns the branch's head commit.
 	Fetch(ctx context.Context) (string, error)
+	// SourceRevision returns the newest commit at or below rev that changed something
+	// outside status/: the revision rev renders, which status, logs and notifications name.
+	SourceRevision(ctx context.Context, rev string) (string, error)
 	// Snapshot returns the files of a commit.
 	Snapshot(ctx context.Context, rev string) (fs.FS, error)
-	// ChangedPaths lists the files that differ between two commits.
-	ChangedPaths(ctx context.Context, from, to string) ([]string, error)
 }
 
 // StatusWriter commits status files to the repository.
@@ -52,8 +46,9 @@ type LoopOptions struct {
 	// WatchDrift watches every cluster for changes made outside gitfleet after each apply
 	// and corrects or reports them per App (spec.drift).
 	WatchDrift bool
-	// Notify, when set, is called for every drift with the repository it was applied from
-	// (to send it through the fleet's NotifyChannels).
+	// Notify, when set, is called for every drift, and when a reported one is resolved,
+	// with the repository it was applied from (to send it through the fleet's
+	// NotifyChannels).
 	Notify func(ctx context.Context, repo *schema.Repo, d DriftReport)
 	// Machines, when set, checks the machines of Baremetal clusters over SSH and keeps
 	// their Nodes' labels and taints: when a cluster's machines change in the repository
@@ -67,27 +62,38 @@ type LoopOptions struct {
 
 // DriftReport is one drift as the loop reports it.
 type DriftReport struct {
+	// Revision is the revision applied: the last commit that changed something outside
+	// status/.
 	Cluster, Revision string
 	status.Drift
 	At time.Time
+	// Resolved: a reported drift is fixed (the object matches the repository again);
+	// Since is when it was first reported, zero when that was before a restart.
+	Resolved bool
+	Since    time.Time
 }
 
-// maxDriftInStatus bounds the drift a cluster's status file lists: the newest are kept.
+// maxDriftInStatus bounds the drift a cluster's status file lists.
 const maxDriftInStatus = 20
 
-// Loop fetches the fleet repository, and applies each new revision to every cluster,
-// then at every interval, and at once when Trigger is called (by a push webhook).
+// Loop fetches the fleet repository and applies each new revision to every cluster, again
+// at every interval, and at once when Trigger is called (by a push webhook).
 type Loop struct {
 	opts    LoopOptions
 	trigger chan struct{}
+	status  *statusQueue
 
 	mu sync.Mutex
-	// applied is the last revision whose render was applied (or a status-only commit on
-	// top of it).
-	applied      string
-	repo         *schema.Repo
-	last         []status.Cluster
-	lastBusiness []status.Business
+	// tried is the revision the last pass tried (applied, or found invalid); applied and
+	// repo are the last one applied. head is the branch head the last pass saw.
+	tried, applied, head string
+	repo                 *schema.Repo
+	last                 []status.Cluster
+	lastBusiness         []status.Business
+	// branch is where status commits go ("" is the fleet's branch).
+	branch string
+	// lastFull is when every cluster was last applied; the interval counts from it.
+	lastFull time.Time
 	// ctx is the loop's context, for work started by drift events.
 	ctx context.Context
 	// backoff holds the clusters whose last apply failed: each is applied again, alone,
@@ -95,9 +101,7 @@ type Loop struct {
 	// with each failure in a row (5 s, 10 s, ... up to the interval), so a cluster that is
 	// down is not hammered by every push webhook, and the others are not held up by it.
 	backoff map[string]clusterBackoff
-	// drift is the drift seen per cluster since the applied revision was first applied.
-	drift       map[string][]status.Drift
-	driftNotice chan struct{}
+	drift   *driftLedger
 	// leaving are clusters removed from the repository whose objects are not pruned yet.
 	leaving  map[string]*schema.Cluster
 	watchers *driftWatchers
@@ -108,43 +112,15 @@ type Loop struct {
 
 // NewLoop makes a loop; Start runs it.
 func NewLoop(opts LoopOptions) *Loop {
-	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), driftNotice: make(chan struct{}, 1), drift: map[string][]status.Drift{}, leaving: map[string]*schema.Cluster{}, backoff: map[string]clusterBackoff{}, renders: render.NewCache()}
+	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), drift: newDriftLedger(), leaving: map[string]*schema.Cluster{},
+		backoff: map[string]clusterBackoff{}, renders: render.NewCache(), ctx: context.Background()}
+	if opts.Status != nil {
+		l.status = newStatusQueue(opts.Status, opts.Apply.Log)
+	}
 	if opts.WatchDrift {
 		l.watchers = &driftWatchers{conn: opts.Connector, opts: opts.Apply, onDrift: l.onDrift}
 	}
 	return l
-}
-
-// onDrift records a drift: metric, status (committed by the loop), notification.
-func (l *Loop) onDrift(e driftwatch.Event) {
-	action := "reported"
-	if e.Corrected {
-		action = "corrected"
-	}
-	if l.opts.Metrics != nil {
-		l.opts.Metrics.Drift.WithLabelValues(e.Cluster, e.App, action).Inc()
-	}
-	d := status.Drift{App: e.App, Object: e.Object, Change: string(e.Change), Action: action}
-	l.mu.Lock()
-	list := append(l.drift[e.Cluster], d)
-	if len(list) > maxDriftInStatus {
-		list = list[len(list)-maxDriftInStatus:]
-	}
-	l.drift[e.Cluster] = list
-	for i := range l.last {
-		if l.last[i].Cluster == e.Cluster {
-			l.last[i].Drift = list
-		}
-	}
-	repo, revision, ctx := l.repo, l.applied, l.ctx
-	l.mu.Unlock()
-	select {
-	case l.driftNotice <- struct{}{}:
-	default:
-	}
-	if l.opts.Notify != nil && ctx != nil {
-		go l.opts.Notify(ctx, repo, DriftReport{Cluster: e.Cluster, Revision: revision, Drift: d, At: time.Now()})
-	}
 }
 
 // Trigger asks for a fetch now; it never blocks, and several triggers before the loop
@@ -167,43 +143,61 @@ func (l *Loop) Start(ctx context.Context) error {
 	l.mu.Lock()
 	l.ctx = ctx
 	l.mu.Unlock()
-	periodic := false
+	if l.status != nil {
+		go l.status.run(ctx)
+	}
+	why := TriggerStart
 	for {
-		outcome, err := l.reconcile(ctx, periodic)
-		if err != nil && ctx.Err() == nil {
-			log.Error(err, "reconcile failed")
-		} else if outcome != "" {
-			log.Info("reconciled", "outcome", outcome)
+		outcome, err := l.reconcile(ctx, why)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil && outcome != OutcomeInvalid: // an invalid revision's line is written by recordInvalid
+			log.Error(err, "reconcile failed", "trigger", why, "outcome", outcome)
+		case outcome != OutcomeUpToDate && outcome != OutcomeStatusOnly && outcome != OutcomeInvalid:
+			log.Info("reconciled", "trigger", why, "outcome", outcome, "revision", short(l.revision()))
 		}
-		timer := time.NewTimer(l.interval())
+		wait, next := l.nextWake(time.Now())
+		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return nil
 		case <-timer.C:
-			// Every interval the head is applied again even if it did not change: that
-			// puts back what drifted and retries what failed.
-			periodic = true
+			why = next
 		case <-l.trigger:
 			timer.Stop()
-			periodic = false
-		case <-l.driftNotice:
-			// Drift is recorded in the status files right away; no apply is needed.
-			timer.Stop()
-			l.mu.Lock()
-			clusters, businesses := append([]status.Cluster(nil), l.last...), l.lastBusiness
-			l.mu.Unlock()
-			if err := l.writeStatus(ctx, clusters, businesses); err != nil {
-				log.Error(err, "status commit of drift failed")
-			}
-			continue
+			why = TriggerPush
 		}
 	}
 }
 
-func (l *Loop) interval() time.Duration {
+// nextWake is how long until the next timed pass, and its kind: the interval since the
+// last full pass, or a failed cluster's retry if that comes first.
+func (l *Loop) nextWake(now time.Time) (time.Duration, TriggerKind) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	interval := l.interval()
+	wait, why := interval, TriggerInterval
+	if !l.lastFull.IsZero() {
+		wait = max(0, l.lastFull.Add(interval).Sub(now))
+	}
+	for _, b := range l.backoff {
+		if d := max(0, b.next.Sub(now)); d < wait {
+			wait, why = d, TriggerRetry
+		}
+	}
+	return wait, why
+}
+
+// revision is the revision last applied.
+func (l *Loop) revision() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.applied
+}
+
+// interval is the time between full passes. Callers hold l.mu.
+func (l *Loop) interval() time.Duration {
 	switch {
 	case l.opts.Interval > 0:
 		return l.opts.Interval
@@ -213,340 +207,85 @@ func (l *Loop) interval() time.Duration {
 	return schema.DefaultInterval
 }
 
-// Outcome says what one reconcile did, for logs and tests.
-type Outcome string
-
-const (
-	// OutcomeUpToDate: nothing changed since the last successful apply.
-	OutcomeUpToDate Outcome = "up to date"
-	// OutcomeApplied: a revision was rendered and applied (new, or again at the interval).
-	OutcomeApplied Outcome = "applied"
-	// OutcomeStatusOnly: the new commit only changed status/; nothing was rendered.
-	OutcomeStatusOnly Outcome = "status-only commit, nothing to apply"
-	// OutcomeInvalid: the revision does not validate; nothing was applied.
-	OutcomeInvalid Outcome = "revision does not validate, nothing applied"
-	// OutcomeFetchFailed: the repository could not be fetched; clusters keep their state.
-	OutcomeFetchFailed Outcome = "fetch failed, clusters keep their last applied state"
-)
-
-// ReconcileOnce fetches and applies the head revision, unless nothing but status files
-// changed since the last apply and that apply succeeded everywhere. It is what a push
-// webhook triggers, exposed for tests.
-func (l *Loop) ReconcileOnce(ctx context.Context) (Outcome, error) { return l.reconcile(ctx, false) }
-
-// reconcile is one pass of the loop; periodic passes apply the head even when it did not
-// change.
-func (l *Loop) reconcile(ctx context.Context, periodic bool) (Outcome, error) {
-	start := time.Now()
-	head, err := l.opts.Source.Fetch(ctx)
-	if err != nil {
-		l.opts.Metrics.fetchError()
-		return OutcomeFetchFailed, fmt.Errorf("fetching the fleet repository: %w", err)
-	}
-	l.mu.Lock()
-	applied, due := l.applied, l.dueRetries(time.Now())
-	l.mu.Unlock()
-	// retryOnly: the repository did not change; only clusters whose back-off has passed
-	// are applied again.
-	retryOnly := false
-	if applied != "" && !periodic {
-		outcome := OutcomeUpToDate
-		if head != applied {
-			changed, err := l.opts.Source.ChangedPaths(ctx, applied, head)
-			if err != nil || !gitsource.StatusOnly(changed) {
-				outcome = "" // a change to apply everywhere
-			} else {
-				// Our own status commit (or someone editing status/): nothing to render.
-				l.mu.Lock()
-				l.applied = head
-				l.mu.Unlock()
-				outcome = OutcomeStatusOnly
-			}
-		}
-		if outcome != "" {
-			if len(due) == 0 {
-				return outcome, nil
-			}
-			retryOnly = true
-		}
-	}
-	files, err := l.opts.Source.Snapshot(ctx, head)
-	if err != nil {
-		return "", fmt.Errorf("reading revision %s: %w", head, err)
-	}
-	repo, err := schema.Load(ctx, files)
-	// What the last committed status says of the machines: capacity for the quota checks
-	// and the machines section until this process has checked them itself.
-	recorded := machines.FactsFromStatus(files)
-	if err == nil {
-		err = machines.CheckMeasuredCapacity(repo, l.machineFacts(repo, recorded))
-	}
-	if err == nil {
-		l.mu.Lock()
-		prev := l.repo
-		l.mu.Unlock()
-		if prev != nil {
-			if list := schema.CheckUpgrades(prev, repo); len(list) > 0 {
-				err = list
-			}
-		}
-	}
-	if err != nil {
-		l.reportInvalid(ctx, head, err)
-		return OutcomeInvalid, err
-	}
-	renderer, err := render.NewWithOptions(ctx, files, repo, render.Options{Cache: l.renders})
-	if err != nil {
-		return "", err
-	}
-	opts := l.opts.Apply
-	if opts.HealthTimeout == 0 {
-		opts.HealthTimeout = repo.Fleet.Spec.HealthTimeout.Duration
-	}
-	if retryOnly {
-		opts.Clusters = due
-	}
-	if l.watchers != nil {
-		l.watchers.pause() // gitfleet's own prunes are not drift.
-	}
-	results, err := Apply(ctx, repo, renderer, l.opts.Connector, opts)
-	if err != nil {
-		return "", err
-	}
-	var removed []string
-	if !retryOnly {
-		removed = l.removeClusters(ctx, repo, opts)
-	}
-	l.opts.Metrics.observe(results, time.Since(start))
-	if l.watchers != nil {
-		l.watchers.update(ctx, repo, results)
-	}
-	l.mu.Lock()
-	if head != l.applied {
-		l.drift = map[string][]status.Drift{} // drift is reported per applied revision.
-	}
-	l.mu.Unlock()
-	if l.opts.WaitForMachines {
-		l.checkMachines(ctx, repo)
-	}
-	clusters, businesses := l.statuses(files, results, head), BusinessStatus(results)
-	l.withMachines(recorded, clusters)
-	l.mu.Lock()
-	for i := range clusters {
-		clusters[i].Drift = l.drift[clusters[i].Cluster]
-	}
-	if retryOnly {
-		// Only some clusters were applied: the others keep their status, and quota usage
-		// is refreshed at the next full reconcile.
-		clusters, businesses = mergeStatuses(l.last, clusters), l.lastBusiness
-	}
+// onDrift records what the drift watch saw: the drift ledger, metric, status commit and
+// notification.
+func (l *Loop) onDrift(e driftwatch.Event) {
 	now := time.Now()
-	for _, r := range results {
-		if len(r.Errors()) == 0 {
-			delete(l.backoff, r.Cluster)
-			continue
-		}
-		b := l.backoff[r.Cluster]
-		b.failures++
-		b.next = now.Add(retryBackoff(b.failures, l.opts.Interval))
-		l.backoff[r.Cluster] = b
-	}
-	l.applied, l.repo, l.last, l.lastBusiness = head, repo, clusters, businesses
-	l.mu.Unlock()
-	if !l.opts.WaitForMachines {
-		l.checkMachines(ctx, repo) // after l.repo is this revision: a pass never sees an older one as newer.
-	}
-	return OutcomeApplied, l.writeStatus(ctx, clusters, businesses, removed...)
-}
-
-// withMachines fills each cluster's machines section: the last check's results, or,
-// before the first check since gitfleet started, what the status file recorded.
-func (l *Loop) withMachines(recorded map[string][]status.Machine, clusters []status.Cluster) {
-	k := l.opts.Machines
-	if k == nil {
-		return
-	}
-	for i := range clusters {
-		if list, ok := k.Status(clusters[i].Cluster); ok {
-			clusters[i].Machines = list
-			continue
-		}
-		clusters[i].Machines = recorded[clusters[i].Cluster]
-	}
-}
-
-// machineFacts is what the machine checks found per cluster of repo: this process's last
-// pass, else what the status files recorded.
-func (l *Loop) machineFacts(repo *schema.Repo, recorded map[string][]status.Machine) map[string][]status.Machine {
-	k := l.opts.Machines
-	if k == nil {
-		return recorded
-	}
-	facts := maps.Clone(recorded)
-	for _, c := range repo.Clusters {
-		if list, ok := k.Status(c.Metadata.Name); ok {
-			facts[c.Metadata.Name] = list
-		}
-	}
-	return facts
-}
-
-// checkMachines starts a pass of the machine checks when one is due. It runs in the
-// background: it logs in to every machine, a machine that is down costs its dial
-// timeout, and applies must not wait for that. Its results are committed by a status
-// write it triggers when done. With LoopOptions.WaitForMachines the pass runs before the
-// status files are made instead, so that a single reconcile commits its results.
-func (l *Loop) checkMachines(ctx context.Context, repo *schema.Repo) {
-	k := l.opts.Machines
-	if k == nil {
-		return
-	}
-	due := k.Due(repo, time.Now())
-	if len(due) == 0 {
-		return
-	}
-	pass := func() bool {
-		ran, err := k.Run(ctx, repo, due, time.Now())
-		if err != nil && ctx.Err() == nil {
-			l.opts.Apply.Log.Error(err, "machine checks failed", "clusters", due)
-		}
-		return ran && err == nil
-	}
-	if l.opts.WaitForMachines {
-		pass()
-		return
-	}
-	go func() {
-		if !pass() {
-			return
-		}
-		l.mu.Lock()
-		for i := range l.last {
-			if list, ok := k.Status(l.last[i].Cluster); ok {
-				l.last[i].Machines = list
-			} else if slices.Contains(due, l.last[i].Cluster) {
-				l.last[i].Machines = nil // its machines were all removed.
-			}
-		}
-		latest := l.repo
-		l.mu.Unlock()
-		select {
-		case l.driftNotice <- struct{}{}: // the loop writes the status files.
-		default:
-		}
-		if latest != nil && latest != repo {
-			// A revision applied during the pass may have changed machines: its Due
-			// found the pass running.
-			l.checkMachines(ctx, latest)
-		}
-	}()
-}
-
-// removeClusters cleans the clusters the previous revision declared and this one does not
-// (and those whose cleaning failed before: it is retried each reconcile), and returns the
-// names of those cleaned (their status files are deleted).
-func (l *Loop) removeClusters(ctx context.Context, repo *schema.Repo, opts ApplyOptions) []string {
 	l.mu.Lock()
-	if l.repo != nil {
-		for _, c := range l.repo.Clusters {
-			if repo.Cluster(c.Metadata.Name) == nil {
-				l.leaving[c.Metadata.Name] = c
-			}
+	var change driftChange
+	var notify bool
+	switch {
+	case e.Change == driftwatch.Matches:
+		change, notify = l.drift.resolve(e.Cluster, e.Object)
+		if !notify {
+			l.mu.Unlock()
+			return // it was not reported: nothing to close.
+		}
+	case e.Corrected:
+		d := status.Drift{App: e.App, Object: e.Object, Change: string(e.Change), Action: DriftCorrected, By: e.By}
+		l.drift.correct(e.Cluster, d)
+		change, notify = driftChange{Cluster: e.Cluster, Drift: d}, true
+	case e.Err != nil && l.watchers.correct(e.App):
+		l.mu.Unlock()
+		return // a failed correction: the watcher logged it; the next pass applies again.
+	default:
+		d := status.Drift{App: e.App, Object: e.Object, Change: string(e.Change), Action: DriftReported, By: e.By}
+		change, notify = l.drift.report(e.Cluster, d, now)
+	}
+	for i := range l.last {
+		if l.last[i].Cluster == e.Cluster {
+			l.last[i].Drift = l.drift.list(e.Cluster)
 		}
 	}
-	leaving := make([]*schema.Cluster, 0, len(l.leaving))
-	for name, c := range l.leaving {
-		if repo.Cluster(name) != nil {
-			delete(l.leaving, name) // declared again before it was cleaned
-			continue
-		}
-		leaving = append(leaving, c)
+	repo, revision := l.repo, l.applied
+	l.mu.Unlock()
+	if notify {
+		l.notifyDrift(repo, revision, []driftChange{change})
+		l.publishStatus()
+	}
+}
+
+// notifyDrift sends the metrics and notification of each drift reported, corrected or
+// resolved.
+func (l *Loop) notifyDrift(repo *schema.Repo, revision string, changes []driftChange) {
+	l.mu.Lock()
+	ctx := l.ctx
+	open := map[string]map[string]int{}
+	for _, c := range changes {
+		open[c.Cluster] = l.drift.openCount(c.Cluster)
 	}
 	l.mu.Unlock()
-	var removed []string
-	for _, c := range leaving {
-		res := RemoveCluster(ctx, repo.Fleet.Metadata.Name, c, l.opts.Connector, opts)
-		if err := errors.Join(res.Errors()...); err != nil {
-			opts.Log.Error(err, "removing a cluster's objects failed; retried at the next reconcile", "cluster", c.Metadata.Name)
-			continue
+	now := time.Now()
+	for _, c := range changes {
+		l.opts.Metrics.drift(c.Cluster, c.App, c.Action, c.Resolved)
+		l.opts.Metrics.openDrift(c.Cluster, []string{c.App}, open[c.Cluster])
+		if l.opts.Notify != nil {
+			go l.opts.Notify(ctx, repo, DriftReport{Cluster: c.Cluster, Revision: revision, Drift: c.Drift, At: now, Resolved: c.Resolved, Since: c.Since})
 		}
-		opts.Log.Info("cluster removed from the fleet, its objects pruned", "cluster", c.Metadata.Name, "pruned", res.Counts().Pruned)
-		removed = append(removed, c.Metadata.Name)
-		l.mu.Lock()
-		delete(l.leaving, c.Metadata.Name)
-		l.mu.Unlock()
 	}
-	return removed
 }
 
-// statuses builds each cluster's status, carrying over the previous status of clusters
-// that could not be reached.
-func (l *Loop) statuses(files fs.FS, results []ClusterResult, head string) []status.Cluster {
-	out := make([]status.Cluster, len(results))
-	for i, r := range results {
-		var prev *status.Cluster
-		if data, err := fs.ReadFile(files, "status/clusters/"+r.Cluster+".yaml"); err == nil {
-			var s status.Cluster
-			if yaml.Unmarshal(data, &s) == nil {
-				prev = &s
-			}
-		}
-		out[i] = ClusterStatus(r, head, prev)
+// publishStatus queues a status commit of what the loop knows now; removed are clusters
+// whose status files go.
+func (l *Loop) publishStatus(removed ...string) {
+	if l.status == nil {
+		return
 	}
-	return out
-}
-
-func (l *Loop) writeStatus(ctx context.Context, clusters []status.Cluster, businesses []status.Business, removed ...string) error {
-	if l.opts.Status == nil {
-		return nil
+	l.mu.Lock()
+	clusters, businesses, branch := append([]status.Cluster(nil), l.last...), l.lastBusiness, l.branch
+	l.mu.Unlock()
+	if len(clusters) == 0 && len(removed) == 0 {
+		return
 	}
 	files, err := status.Files(clusters, businesses)
 	if err != nil {
-		return err
+		l.opts.Apply.Log.Error(err, "status files not written")
+		return
 	}
 	for _, name := range removed {
 		files["status/clusters/"+name+".yaml"] = nil // the cluster left the fleet.
 	}
-	l.mu.Lock()
-	branch := ""
-	if l.repo != nil {
-		branch = l.repo.Fleet.Spec.StatusBranch
-	}
-	l.mu.Unlock()
-	commit, changed, err := l.opts.Status.WriteStatus(ctx, files, status.Message(clusters), branch)
-	if err != nil {
-		return fmt.Errorf("writing the status commit: %w", err)
-	}
-	if changed {
-		l.opts.Apply.Log.Info("status committed", "commit", commit)
-		// Our own commit: the next fetch sees it as status-only.
-	}
-	return nil
-}
-
-// reportInvalid records a revision that cannot be applied in the status of every cluster
-// (they keep their last applied state), so the author sees it in the repository.
-func (l *Loop) reportInvalid(ctx context.Context, head string, problem error) {
-	l.mu.Lock()
-	last := append([]status.Cluster(nil), l.last...)
-	businesses := l.lastBusiness
-	l.mu.Unlock()
-	msg := fmt.Sprintf("revision %s was not applied: %v", short(head), problem)
-	var list schema.ErrorList
-	if errors.As(problem, &list) && len(list) > 10 {
-		msg = fmt.Sprintf("revision %s was not applied: %d problems, the first: %v (run gitfleet validate)", short(head), len(list), list[0])
-	}
-	for i := range last {
-		last[i].Errors = []string{msg}
-		if last[i].Phase == status.Synced || last[i].Phase == status.Progressing {
-			last[i].Phase = status.Degraded
-		}
-	}
-	if len(last) > 0 {
-		if err := l.writeStatus(ctx, last, businesses); err != nil {
-			l.opts.Apply.Log.Error(err, "status commit for an invalid revision failed")
-		}
-	}
+	l.status.put(statusUpdate{files: files, message: status.Message(clusters), branch: branch})
 }
 
 func short(rev string) string {

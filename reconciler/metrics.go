@@ -13,8 +13,14 @@ type Metrics struct {
 	objects           *prometheus.CounterVec
 	clusterHealthy    *prometheus.GaugeVec
 	fetchErrors       prometheus.Counter
-	// Drift counts out-of-band changes per cluster, App and action (corrected, reported).
+	// Drift counts out-of-band changes per cluster, App and action (corrected, reported,
+	// resolved).
 	Drift *prometheus.CounterVec
+	// driftOpen is the number of drifted objects of alert-only Apps not fixed yet.
+	driftOpen *prometheus.GaugeVec
+	// revision is 1 for the revision applied, the last commit that changed something
+	// outside status/.
+	appliedRevision *prometheus.GaugeVec
 	// Webhooks counts push webhooks per provider and result (accepted, bad_signature, ...).
 	Webhooks *prometheus.CounterVec
 }
@@ -38,11 +44,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Drift: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitfleet_drift_total", Help: "Objects changed or deleted outside gitfleet, per cluster, app and action.",
 		}, []string{"cluster", "app", "action"}),
+		driftOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gitfleet_drift_open", Help: "Objects of alert-only apps (drift: alert) that differ from the fleet repository and are left so, per cluster and app.",
+		}, []string{"cluster", "app"}),
+		appliedRevision: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gitfleet_applied_revision_info", Help: "1 for the fleet revision applied (the last commit that changed something outside status/).",
+		}, []string{"revision"}),
 		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitfleet_webhook_requests_total", Help: "Push webhooks received, per provider and result.",
 		}, []string{"provider", "result"}),
 	}
-	reg.MustRegister(m.reconcileDuration, m.objects, m.clusterHealthy, m.fetchErrors, m.Drift, m.Webhooks)
+	reg.MustRegister(m.reconcileDuration, m.objects, m.clusterHealthy, m.fetchErrors, m.Drift, m.driftOpen, m.appliedRevision, m.Webhooks)
 	return m
 }
 
@@ -69,4 +81,34 @@ func (m *Metrics) observe(results []ClusterResult, took time.Duration) {
 		}
 	}
 	m.reconcileDuration.WithLabelValues(result).Observe(took.Seconds())
+}
+
+// drift counts a drift reported, corrected or resolved.
+func (m *Metrics) drift(cluster, app, action string, resolved bool) {
+	if m == nil {
+		return
+	}
+	if resolved {
+		action = "resolved"
+	}
+	m.Drift.WithLabelValues(cluster, app, action).Inc()
+}
+
+// openDrift sets the open drift reports of each App of a cluster.
+func (m *Metrics) openDrift(cluster string, apps []string, open map[string]int) {
+	if m == nil {
+		return
+	}
+	for _, app := range apps {
+		m.driftOpen.WithLabelValues(cluster, app).Set(float64(open[app]))
+	}
+}
+
+// revision records the revision applied.
+func (m *Metrics) revision(rev string) {
+	if m == nil {
+		return
+	}
+	m.appliedRevision.Reset()
+	m.appliedRevision.WithLabelValues(rev).Set(1)
 }

@@ -19,7 +19,7 @@ type QuotaUsage struct {
 // cluster's previous status (nil when there is none): an unreachable cluster keeps the
 // revision it last had applied.
 func ClusterStatus(r ClusterResult, revision string, prev *status.Cluster) status.Cluster {
-	s := status.Cluster{Cluster: r.Cluster, Revision: revision, Health: string(r.Health())}
+	s := status.Cluster{Cluster: r.Cluster, Revision: revision, Attempted: revision, Health: string(r.Health())}
 	for _, a := range r.Apps {
 		app := status.App{Name: a.App, Health: string(a.Health)}
 		for _, e := range a.Changes {

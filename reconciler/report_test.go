@@ -16,15 +16,15 @@ func TestClusterStatus(t *testing.T) {
 		{App: "web", Health: Healthy, Changes: []ssa.ChangeSetEntry{{Action: ssa.CreatedAction}, {Action: ssa.UnchangedAction}, {Action: ssa.DeletedAction}}},
 	}}
 	got := ClusterStatus(applied, "rev2", nil)
-	want := status.Cluster{Cluster: "c", Revision: "rev2", Phase: status.Synced, Health: "Healthy", Objects: 2, Apps: []status.App{{Name: "web", Objects: 2, Health: "Healthy"}}}
+	want := status.Cluster{Cluster: "c", Revision: "rev2", Attempted: "rev2", Phase: status.Synced, Health: "Healthy", Objects: 2, Apps: []status.App{{Name: "web", Objects: 2, Health: "Healthy"}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("synced (-want +got):\n%s", diff)
 	}
 
 	down := ClusterResult{Cluster: "c", Err: &UnreachableError{Cluster: "c", Err: errors.New("connection refused")}}
 	got = ClusterStatus(down, "rev3", &want)
-	if got.Phase != status.Unreachable || got.Revision != "rev2" || got.Objects != 2 || len(got.Errors) != 1 {
-		t.Errorf("unreachable status %+v: want phase Unreachable, the previous revision rev2 and its objects, and the error", got)
+	if got.Phase != status.Unreachable || got.Revision != "rev2" || got.Attempted != "rev3" || got.Objects != 2 || len(got.Errors) != 1 {
+		t.Errorf("unreachable status %+v: want phase Unreachable, the previous revision rev2 and its objects, the error, and rev3 as the revision tried", got)
 	}
 
 	broken := applied

@@ -3,6 +3,8 @@ package reconciler
 import (
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"gitfleet.dev/gitfleet/reconciler/status"
 )
 
 // Health is the aggregated kstatus of an App's objects after an apply.
@@ -42,6 +44,9 @@ type AppResult struct {
 	// Applied are the objects as they were applied (namespaces filled in), which the
 	// drift watch compares the cluster with; empty when the apply failed.
 	Applied []*unstructured.Unstructured
+	// Drift lists the objects of an alert-only App (drift: alert) that someone changed
+	// or deleted and that were therefore left as they are, not applied.
+	Drift []status.Drift
 	// Err is a render, apply, prune or dependency failure of this App.
 	Err error
 }

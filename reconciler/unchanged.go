@@ -74,7 +74,7 @@ func (a *clusterApplier) splitUnchanged(ctx context.Context, app string, objs []
 			live[object.UnstructuredToObjMetadata(item).String()] = item
 		}
 	}
-	var s split
+	s := split{live: live}
 	for _, o := range objs {
 		meta := object.UnstructuredToObjMetadata(o)
 		l, ok := live[meta.String()]
@@ -89,12 +89,7 @@ func (a *clusterApplier) splitUnchanged(ctx context.Context, app string, objs []
 			continue
 		}
 		s.unchangedLive = append(s.unchangedLive, l)
-		s.unchanged = append(s.unchanged, ssa.ChangeSetEntry{
-			ObjMetadata:  meta,
-			GroupVersion: o.GroupVersionKind().GroupVersion().String(),
-			Subject:      utils.FmtUnstructured(o),
-			Action:       ssa.UnchangedAction,
-		})
+		s.unchanged = append(s.unchanged, unchangedEntry(o))
 	}
 	return s
 }
@@ -108,6 +103,10 @@ type split struct {
 	apply []*unstructured.Unstructured
 	// create are absent and are created with one server-side apply request each.
 	create []*unstructured.Unstructured
+	// held are drifted objects of an alert-only App, left as they are (holdDrift).
+	held []*unstructured.Unstructured
+	// live is what the lists found, by object id.
+	live map[string]*unstructured.Unstructured
 }
 
 // createAll applies objects that are known to be absent, concurrently, one request each:

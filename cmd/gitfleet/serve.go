@@ -130,7 +130,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 		WatchDrift: true,
 		Notify: func(ctx context.Context, repo *schema.Repo, d reconciler.DriftReport) {
 			n := notify.New(repo, notify.EnvFileResolver(secrets), notify.Options{Log: log, ExternalURL: o.repoURL})
-			err := n.Drift(ctx, []notify.Drift{{Cluster: d.Cluster, App: d.App, Object: d.Object, Change: d.Change, Action: d.Action, Revision: d.Revision, At: d.At}})
+			err := n.Drift(ctx, []notify.Drift{{Cluster: d.Cluster, App: d.App, Object: d.Object, Change: d.Change, Action: d.Action, By: d.By, Revision: d.Revision, At: d.At, Resolved: d.Resolved, Since: d.Since}})
 			if err != nil {
 				log.Error(err, "drift notification failed", "cluster", d.Cluster, "object", d.Object)
 			}

@@ -137,7 +137,7 @@ func (w *Watcher) SetDesired(apps map[string][]*unstructured.Unstructured) {
 	w.desired = map[string]desired{}
 	for app, objs := range apps {
 		for _, o := range objs {
-			w.desired[id(o)] = desired{app: app, obj: o.DeepCopy()}
+			w.desired[ID(o)] = desired{app: app, obj: o.DeepCopy()}
 		}
 	}
 	w.mu.Unlock()
@@ -204,11 +204,11 @@ func (w *Watcher) observe(obj any, change Change) {
 	if !ok {
 		return
 	}
-	key := id(u)
+	key := ID(u)
 	by := Unknown
 	if change == Modified {
 		var ours bool
-		if by, ours = modifiedBy(u, w.opts.FieldManager); ours {
+		if by, ours = ModifiedBy(u, w.opts.FieldManager); ours {
 			return // gitfleet's own apply.
 		}
 	}
@@ -273,11 +273,11 @@ func (w *Watcher) check(key string, change Change, by string) {
 	}
 }
 
-// modifiedBy names who made the newest change to u: the field manager of the newest
+// ModifiedBy names who made the newest change to u: the field manager of the newest
 // managedFields entry other than gitfleet's, among those at least as new as gitfleet's
 // own apply (timestamps are whole seconds, so a tie goes to the other manager). ours is
 // true when gitfleet's apply is the newest change; by is Unknown when nothing says.
-func modifiedBy(u *unstructured.Unstructured, fieldManager string) (by string, ours bool) {
+func ModifiedBy(u *unstructured.Unstructured, fieldManager string) (by string, ours bool) {
 	var own, newest *metav1.ManagedFieldsEntry
 	entries := u.GetManagedFields()
 	for i := range entries {
@@ -306,7 +306,8 @@ func modifiedBy(u *unstructured.Unstructured, fieldManager string) (by string, o
 	return newest.Manager, false
 }
 
-func id(o *unstructured.Unstructured) string {
+// ID names an object as drift reports do: Kind/namespace/name, or Kind/name.
+func ID(o *unstructured.Unstructured) string {
 	if ns := o.GetNamespace(); ns != "" {
 		return fmt.Sprintf("%s/%s/%s", o.GetKind(), ns, o.GetName())
 	}

@@ -259,9 +259,9 @@ func TestModifiedBy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			u := configMap("ns", "x", "v")
 			u.SetManagedFields(tc.entries)
-			by, ours := modifiedBy(u, "gitfleet")
+			by, ours := ModifiedBy(u, "gitfleet")
 			if by != tc.by || ours != tc.ours {
-				t.Errorf("modifiedBy = %q, %v; want %q, %v", by, ours, tc.by, tc.ours)
+				t.Errorf("ModifiedBy = %q, %v; want %q, %v", by, ours, tc.by, tc.ours)
 			}
 		})
 	}

@@ -29,10 +29,13 @@ type Cluster struct {
 	Cluster string `json:"cluster"`
 	// Revision is the last revision applied to the cluster (kept across an outage).
 	Revision string `json:"revision,omitempty"`
-	Phase    Phase  `json:"phase"`
-	Health   string `json:"health"`
-	Objects  int    `json:"objects"`
-	Apps     []App  `json:"apps,omitempty"`
+	// Attempted is the last revision gitfleet tried on the cluster: the phase and errors
+	// are about it. It differs from Revision when that try failed.
+	Attempted string `json:"attemptedRevision,omitempty"`
+	Phase     Phase  `json:"phase"`
+	Health    string `json:"health"`
+	Objects   int    `json:"objects"`
+	Apps      []App  `json:"apps,omitempty"`
 	// Drift lists objects changed out of band since the last apply.
 	Drift  []Drift  `json:"drift,omitempty"`
 	Errors []string `json:"errors,omitempty"`
@@ -56,6 +59,9 @@ type Drift struct {
 	Change string `json:"change"`
 	// Action is "corrected" (drift: correct) or "reported" (drift: alert).
 	Action string `json:"action"`
+	// By is who made the change, as the object's managedFields say, or "unknown" (a
+	// deletion leaves no trace of who made it).
+	By string `json:"by,omitempty"`
 }
 
 // Business is the content of status/businesses/<name>.yaml.
@@ -117,7 +123,15 @@ func readme(clusters []Cluster, businesses []Business) string {
 			fmt.Fprintf(&b, "- error: %s\n", oneLine(e))
 		}
 		for _, d := range c.Drift {
-			fmt.Fprintf(&b, "- drift: %s of app %s was %s outside gitfleet (%s)\n", d.Object, d.App, d.Change, d.Action)
+			by := ""
+			switch d.By {
+			case "":
+			case "unknown":
+				by = " by an unknown client"
+			default:
+				by = " by " + d.By
+			}
+			fmt.Fprintf(&b, "- drift: %s of app %s was %s outside gitfleet%s (%s)\n", d.Object, d.App, d.Change, by, d.Action)
 		}
 	}
 	machinesReadme(&b, clusters)

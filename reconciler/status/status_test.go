@@ -11,7 +11,7 @@ import (
 func TestFilesAndMessage(t *testing.T) {
 	clusters := []Cluster{
 		{Cluster: "bj-prod", Revision: "3f2a1c9e0b", Phase: Synced, Health: "Healthy", Objects: 12, Apps: []App{{Name: "web", Objects: 12, Health: "Healthy"}},
-			Drift: []Drift{{App: "web", Object: "Deployment/web/web", Change: "modified", Action: "corrected"}, {App: "web", Object: "ConfigMap/web/a", Change: "deleted", Action: "corrected"}}},
+			Drift: []Drift{{App: "web", Object: "Deployment/web/web", Change: "modified", Action: "corrected", By: "kubectl-edit"}, {App: "web", Object: "ConfigMap/web/a", Change: "deleted", Action: "reported", By: "unknown"}}},
 		{Cluster: "gz-dev", Revision: "1111111aaa", Phase: Unreachable, Health: "Unknown", Errors: []string{"cluster \"gz-dev\" is unreachable:\n  connection refused"}},
 	}
 	businesses := []Business{{Business: "payments", Clusters: []BusinessCluster{{Cluster: "bj-prod", Namespaces: []NamespaceQuota{{Namespace: "pay-prod", Hard: map[string]string{"requests.cpu": "16"}, Used: map[string]string{"requests.cpu": "500m"}}}}}}}
@@ -36,10 +36,12 @@ cluster: bj-prod
 drift:
 - action: corrected
   app: web
+  by: kubectl-edit
   change: modified
   object: Deployment/web/web
-- action: corrected
+- action: reported
   app: web
+  by: unknown
   change: deleted
   object: ConfigMap/web/a
 health: Healthy
@@ -55,7 +57,8 @@ revision: 3f2a1c9e0b
 		"| bj-prod | 3f2a1c9 | Synced | Healthy | 12 | 2 | 0 |",
 		"| gz-dev | 1111111 | Unreachable | Unknown | 0 | 0 | 1 |",
 		`- error: cluster "gz-dev" is unreachable: connection refused`,
-		"- drift: Deployment/web/web of app web was modified outside gitfleet (corrected)",
+		"- drift: Deployment/web/web of app web was modified outside gitfleet by kubectl-edit (corrected)",
+		"- drift: ConfigMap/web/a of app web was deleted outside gitfleet by an unknown client (reported)",
 		"| payments | bj-prod | pay-prod | requests.cpu | 500m | 16 |",
 	} {
 		if !strings.Contains(readme, line) {

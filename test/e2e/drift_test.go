@@ -52,6 +52,7 @@ func TestServeDrift(t *testing.T) {
 		"apps/audit/kustomization.yaml": kustomization("cm.yaml"),
 		"apps/audit/cm.yaml":            configMap("drift", "audit", "v1"),
 	})
+	person := git(t, "", "--git-dir", r.bare, "rev-parse", "main") // drift names it, never a status commit
 	loop := r.driftLoop()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
@@ -90,7 +91,8 @@ func TestServeDrift(t *testing.T) {
 	first := payloads[0]
 	mu.Unlock()
 	if len(first.Alerts) != 1 || first.Alerts[0].Labels["alertname"] != notify.AlertName || first.Alerts[0].Labels["cluster"] != alpha ||
-		first.Alerts[0].Labels["object"] != "ConfigMap/drift/web" || first.Alerts[0].Labels["action"] != "corrected" || first.Status != "firing" {
+		first.Alerts[0].Labels["object"] != "ConfigMap/drift/web" || first.Alerts[0].Labels["action"] != "corrected" || first.Status != "firing" ||
+		first.Alerts[0].Annotations["revision"] != person {
 		t.Errorf("webhook payload %+v", first)
 	}
 
@@ -99,9 +101,10 @@ func TestServeDrift(t *testing.T) {
 		st, _ = r.remoteStatus(alpha)
 		return len(st.Drift) == 2
 	})
+	// Open reports first, then the corrections; each says who made the change.
 	want := []status.Drift{
-		{App: "web", Object: "ConfigMap/drift/web", Change: "modified", Action: "corrected"},
-		{App: "audit", Object: "ConfigMap/drift/audit", Change: "modified", Action: "reported"},
+		{App: "audit", Object: "ConfigMap/drift/audit", Change: "modified", Action: "reported", By: "kubectl-edit"},
+		{App: "web", Object: "ConfigMap/drift/web", Change: "modified", Action: "corrected", By: "kubectl-edit"},
 	}
 	for i, d := range want {
 		if st.Drift[i] != d {
@@ -129,7 +132,7 @@ func (r *remoteFleet) driftLoop() *reconciler.Loop {
 		WatchDrift: true,
 		Notify: func(ctx context.Context, repo *schema.Repo, d reconciler.DriftReport) {
 			n := notify.New(repo, nil, notify.DefaultOptions())
-			_ = n.Drift(ctx, []notify.Drift{{Cluster: d.Cluster, App: d.App, Object: d.Object, Change: d.Change, Action: d.Action, Revision: d.Revision, At: d.At}})
+			_ = n.Drift(ctx, []notify.Drift{{Cluster: d.Cluster, App: d.App, Object: d.Object, Change: d.Change, Action: d.Action, By: d.By, Revision: d.Revision, At: d.At, Resolved: d.Resolved, Since: d.Since}})
 		},
 	})
 }
