@@ -54,3 +54,21 @@ func TestMergeStatuses(t *testing.T) {
 		t.Error("mergeStatuses changed its input")
 	}
 }
+
+func TestNextWake(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	l := NewLoop(LoopOptions{Interval: 5 * time.Minute})
+	if wait, why := l.nextWake(now); wait != 5*time.Minute || why != TriggerInterval {
+		t.Errorf("before any pass: %s %s, want the interval", wait, why)
+	}
+	l.lastFull = now.Add(-time.Minute)
+	l.backoff["down"] = clusterBackoff{failures: 1, next: now.Add(5 * time.Second)}
+	// A failed cluster is retried at its back-off, not at the next interval.
+	if wait, why := l.nextWake(now); wait != 5*time.Second || why != TriggerRetry {
+		t.Errorf("with a retry due in 5s: %s %s, want 5s retry", wait, why)
+	}
+	l.backoff["down"] = clusterBackoff{failures: 9, next: now.Add(10 * time.Minute)}
+	if wait, why := l.nextWake(now); wait != 4*time.Minute || why != TriggerInterval {
+		t.Errorf("with a retry after the interval: %s %s, want the 4m left of the interval", wait, why)
+	}
+}

@@ -84,7 +84,8 @@ func supersede(old, newer *statusUpdate) *statusUpdate {
 
 // run writes queued updates until ctx ends.
 func (q *statusQueue) run(ctx context.Context) {
-	wait := time.Second
+	first := min(time.Second, q.maxWait)
+	wait := first
 	for {
 		select {
 		case <-ctx.Done():
@@ -94,7 +95,7 @@ func (q *statusQueue) run(ctx context.Context) {
 		for ctx.Err() == nil {
 			err := q.writeNext(ctx)
 			if err == nil {
-				wait = time.Second
+				wait = first
 				break
 			}
 			if ctx.Err() != nil {
