@@ -3,7 +3,8 @@
 //
 // A Source keeps a bare clone of the repository in a cache directory (or in memory) and
 // reaches the remote over file://, https:// or http:// (a token, sent as HTTP basic auth),
-// or SSH (ssh:// or git@host:path, a private key). SSH host keys are always checked
+// SSH (ssh:// or git@host:path, a private key), or git:// (git daemon: no credentials, no
+// encryption, for trusted networks only). SSH host keys are always checked
 // against the known_hosts content given in Auth: an unknown, changed or revoked key is
 // refused before anything is sent, with a *HostKeyError naming the host and the presented
 // key's SHA256 fingerprint. There is no way to turn the check off.

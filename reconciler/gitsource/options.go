@@ -8,9 +8,13 @@ import (
 
 // Options say which repository and branch a Source follows and how it reaches it.
 type Options struct {
-	// URL of the fleet repository: file://, https://, http://, ssh:// or the scp-like
-	// git@host:path. Credentials never go in the URL (New refuses a password there, so that
-	// it cannot leak into logs and status); they go in Auth.
+	// URL of the fleet repository: file://, https://, http://, ssh://, the scp-like
+	// git@host:path, or git:// (git daemon). Credentials never go in the URL (New refuses a
+	// password there, so that it cannot leak into logs and status); they go in Auth.
+	// git:// is unauthenticated and unencrypted: anyone on the path can read the fleet and
+	// change what gitfleet fetches, and the daemon takes pushes from anyone it lets push.
+	// It takes no Auth, and its connect is not bounded by Timeout (go-git dials it without
+	// a deadline, so an unreachable host waits for the system's TCP connect timeout).
 	URL string
 	// Branch holds the fleet; Fetch returns its head.
 	Branch string

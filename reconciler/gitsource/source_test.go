@@ -24,8 +24,8 @@ type remote struct {
 
 const testToken = "s3cr3t-token-value"
 
-// transports reaches the same bare repository over file://, HTTP with a token and SSH
-// with a key and known_hosts.
+// transports reaches the same bare repository over file://, HTTP with a token, SSH
+// with a key and known_hosts, and git:// (git daemon, no credentials).
 var transports = []remote{
 	{"file", func(t *testing.T, r *fleetRepo) Options {
 		o := testOptions(t)
@@ -45,6 +45,11 @@ var transports = []remote{
 		o := testOptions(t)
 		o.URL = srv.url()
 		o.Auth = Auth{SSHKey: key, KnownHosts: srv.knownHosts(srv.hostKeys[0].PublicKey())}
+		return o
+	}},
+	{"git", func(t *testing.T, r *fleetRepo) Options {
+		o := testOptions(t)
+		o.URL = serveGitDaemon(t, r.root)
 		return o
 	}},
 }
@@ -233,6 +238,9 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{"wrong passphrase", Options{URL: "git@example.com:fleet.git", Branch: "main", Auth: Auth{SSHKey: encrypted, SSHPassphrase: []byte("nope")}}, "parsing the SSH private key"},
 		{"bad known_hosts", Options{URL: "git@example.com:fleet.git", Branch: "main", Auth: Auth{SSHKey: key, KnownHosts: []byte("example.com ssh-ed25519 !!!\n")}}, "known_hosts"},
 		{"file with token", Options{URL: "file:///srv/fleet.git", Branch: "main", Auth: Auth{Token: testToken}}, "no token"},
+		{"git protocol with token", Options{URL: "git://example.com/fleet.git", Branch: "main", Auth: Auth{Token: testToken}}, "no authentication"},
+		{"git protocol with key", Options{URL: "git://example.com/fleet.git", Branch: "main", Auth: Auth{SSHKey: key}}, "no authentication"},
+		{"unknown scheme", Options{URL: "ftp://example.com/fleet.git", Branch: "main"}, "unsupported scheme"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.opts)
