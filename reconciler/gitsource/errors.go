@@ -87,9 +87,15 @@ func (e *NetworkError) Error() string {
 }
 func (e *NetworkError) Unwrap() error { return e.Err }
 
+// ErrSuperseded means a status write stopped because StatusOptions.Superseded said a
+// newer status replaces it; nothing was pushed. It is not a failure: the newer status is
+// written instead.
+var ErrSuperseded = errors.New("status superseded by a newer one")
+
 // ConflictError means every attempt to push a status commit was rejected because the
-// branch kept moving under it. Nothing was forced; the status is written again on the next
-// report. It is transient.
+// branch kept moving under it, with StatusOptions.MaxAttempts set (by default there is no
+// bound and this never happens). Nothing was forced; the status is written again on the
+// next report. It is transient.
 type ConflictError struct {
 	Branch   string
 	Attempts int
