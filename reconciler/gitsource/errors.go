@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/pktline"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 )
@@ -163,4 +165,22 @@ func isNetwork(err error) bool {
 		return isNetwork(ue.Err)
 	}
 	return false
+}
+
+// explain adds what a git daemon's terse refusals mean to whoever runs it: git:// has no
+// credentials, so these are about how the daemon was started, not about gitfleet.
+func (s *Source) explain(err error) error {
+	if err == nil || s.proto != "git" {
+		return err
+	}
+	var line *pktline.ErrorLine
+	switch {
+	case errors.As(err, &line) && strings.HasPrefix(line.Text, "service not enabled"):
+		return fmt.Errorf("%w (this git daemon does not take pushes: start it with --enable=receive-pack, "+
+			"or set daemon.receivepack in the repository, or turn gitfleet's status commits off)", err)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return fmt.Errorf("%w (a git daemon serves a repository only under its --base-path and only when the "+
+			"repository has a git-daemon-export-ok file or the daemon runs with --export-all)", err)
+	}
+	return err
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -322,5 +323,32 @@ func TestHTTPSWithCABundle(t *testing.T) {
 	}
 	if _, changed, err := s.WriteStatus(context.Background(), map[string][]byte{"status/a.yaml": []byte("x\n")}, "status", DefaultStatusOptions()); err != nil || !changed {
 		t.Fatalf("WriteStatus over https: %v, %v", changed, err)
+	}
+}
+
+// A git daemon's refusals say what to change in how the daemon runs.
+func TestGitDaemonRefusalsExplained(t *testing.T) {
+	r := newFleetRepo(t)
+	o := testOptions(t)
+	o.URL = serveGitDaemon(t, r.root)
+
+	missing := o
+	missing.URL = strings.TrimSuffix(o.URL, "fleet.git") + "nope.git"
+	missing.CacheDir = filepath.Join(t.TempDir(), "cache")
+	_, err := mustNew(t, missing).Fetch(context.Background())
+	if !errors.Is(err, transport.ErrRepositoryNotFound) || !strings.Contains(err.Error(), "--export-all") {
+		t.Fatalf("Fetch of a repository the daemon does not serve: %v, want repository not found with the daemon's export rules", err)
+	}
+
+	before := r.head(t, "main")
+	runGit(t, r.bare, "config", "daemon.receivepack", "false") // this repository takes no pushes
+	s := mustNew(t, o)
+	mustFetch(t, s)
+	_, changed, err := s.WriteStatus(context.Background(), map[string][]byte{"status/a.yaml": []byte("x\n")}, "status", testStatusOptions())
+	if err == nil || changed || !strings.Contains(err.Error(), "--enable=receive-pack") {
+		t.Fatalf("WriteStatus to a git daemon that takes no pushes: changed %v, %v; want an error naming --enable=receive-pack", changed, err)
+	}
+	if got := r.head(t, "main"); got != before {
+		t.Fatalf("the branch moved to %s", got)
 	}
 }

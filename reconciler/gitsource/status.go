@@ -344,5 +344,5 @@ func (s *Source) push(ctx context.Context, commit plumbing.Hash, branch string) 
 	if errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return nil
 	}
-	return classify("push", s.url, err, attempt)
+	return s.explain(classify("push", s.url, err, attempt))
 }
