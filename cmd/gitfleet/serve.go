@@ -51,14 +51,16 @@ and /metrics, /healthz and /readyz are served on every replica.
 
 Git credentials come from files and environment variables, never from flags' values:
 --git-token-env names the variable holding an HTTPS token; --git-ssh-key and
---git-known-hosts are files (host keys are always checked). Push webhooks are verified
-with the secret in --webhook-secret-env: POST /hooks/github, /hooks/gitlab or
-/hooks/generic (X-Gitfleet-Signature: sha256=HMAC of the body).`,
+--git-known-hosts are files (host keys are always checked). A git:// repository (git
+daemon) takes no credentials: the git protocol is unauthenticated and unencrypted, so use
+it only on a trusted network. Push webhooks are verified with the secret in
+--webhook-secret-env: POST /hooks/github, /hooks/gitlab or /hooks/generic
+(X-Gitfleet-Signature: sha256=HMAC of the body).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.repoURL, "repo-url", "", "fleet repository: https://, ssh://, git@host:path or file://")
+	f.StringVar(&o.repoURL, "repo-url", "", "fleet repository: https://, ssh://, git@host:path, file:// or git:// (git daemon: unauthenticated and unencrypted, trusted networks only)")
 	f.StringVar(&o.branch, "branch", o.branch, "branch to follow")
 	f.StringVar(&o.statusBranch, "status-branch", "", "branch for status commits (default: the Fleet's spec.statusBranch, else the followed branch)")
 	f.StringVar(&o.cacheDir, "cache-dir", o.cacheDir, "where the repository clone is kept between restarts")

@@ -21,7 +21,7 @@ import (
 
 // credentials turn Options.Auth into a go-git AuthMethod for each network operation.
 type credentials struct {
-	http *githttp.BasicAuth // nil: anonymous HTTP or a file:// remote
+	http *githttp.BasicAuth // nil: anonymous HTTP, a file:// or a git:// remote
 	ssh  *sshAuth
 }
 
@@ -57,11 +57,19 @@ func newCredentials(ep *transport.Endpoint, a Auth, timeout time.Duration) (cred
 			user = "git"
 		}
 		return credentials{http: &githttp.BasicAuth{Username: user, Password: a.Token}}, nil
+	case "git":
+		// The git protocol (git daemon) has no authentication and no encryption: anyone
+		// who can reach the port reads the fleet, and pushes if the daemon allows them.
+		// A credential here would be sent nowhere, so it is refused rather than ignored.
+		if a.Token != "" || len(a.SSHKey) > 0 {
+			return credentials{}, errors.New("a git:// repository takes no token or SSH key (the git protocol has no authentication; use https:// or ssh:// to authenticate)")
+		}
+		return credentials{}, nil
 	case "ssh":
 		s, err := newSSHAuth(ep, a, timeout)
 		return credentials{ssh: s}, err
 	}
-	return credentials{}, fmt.Errorf("unsupported scheme %q (want file, https, http or ssh)", ep.Protocol)
+	return credentials{}, fmt.Errorf("unsupported scheme %q (want file, https, http, ssh or git)", ep.Protocol)
 }
 
 // sshAuth is a private key plus the known_hosts that vouch for the server.

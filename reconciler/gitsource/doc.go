@@ -3,7 +3,8 @@
 //
 // A Source keeps a bare clone of the repository in a cache directory (or in memory) and
 // reaches the remote over file://, https:// or http:// (a token, sent as HTTP basic auth),
-// or SSH (ssh:// or git@host:path, a private key). SSH host keys are always checked
+// SSH (ssh:// or git@host:path, a private key), or git:// (git daemon: no credentials, no
+// encryption, for trusted networks only). SSH host keys are always checked
 // against the known_hosts content given in Auth: an unknown, changed or revoked key is
 // refused before anything is sent, with a *HostKeyError naming the host and the presented
 // key's SHA256 fingerprint. There is no way to turn the check off.
@@ -19,13 +20,16 @@
 //
 // Status commits: WriteStatus writes files under status/ only, makes a commit only when
 // the tree changes (no heartbeat commits), and pushes without force. When someone pushed
-// to the branch meanwhile, the push is rejected; WriteStatus then fetches, applies the
-// same files on top of the new head and pushes again, with a growing wait, a bounded
-// number of times. The other commit is kept whole (inside status/ gitfleet's files win),
-// nothing is rewritten, and no merge commits are made, so history stays linear.
+// to the branch meanwhile, the push is rejected; WriteStatus then waits (doubling from
+// 50ms to at most 2s, with jitter), fetches, applies the same files on top of the new head
+// and pushes again, for as long as it takes: until the status is pushed, the caller's
+// StatusOptions.Superseded says a newer status replaces it (ErrSuperseded), or ctx ends.
+// The other commit is kept whole (inside status/ gitfleet's files win), nothing is
+// rewritten, and no merge commits are made, so history stays linear.
 //
-// Errors say whether to retry: *NetworkError and *ConflictError are transient (back off
-// and try again), *AuthError and *HostKeyError need a person to change credentials or
+// Errors say whether to retry: *NetworkError and *ConflictError (only with
+// StatusOptions.MaxAttempts set) are transient (back off and try again), ErrSuperseded is
+// no failure at all, *AuthError and *HostKeyError need a person to change credentials or
 // known_hosts. Tokens, keys and passphrases are never logged or put into errors; a URL
 // that carries a password is refused.
 package gitsource

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/pktline"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 )
@@ -87,9 +89,15 @@ func (e *NetworkError) Error() string {
 }
 func (e *NetworkError) Unwrap() error { return e.Err }
 
+// ErrSuperseded means a status write stopped because StatusOptions.Superseded said a
+// newer status replaces it; nothing was pushed. It is not a failure: the newer status is
+// written instead.
+var ErrSuperseded = errors.New("status superseded by a newer one")
+
 // ConflictError means every attempt to push a status commit was rejected because the
-// branch kept moving under it. Nothing was forced; the status is written again on the next
-// report. It is transient.
+// branch kept moving under it, with StatusOptions.MaxAttempts set (by default there is no
+// bound and this never happens). Nothing was forced; the status is written again on the
+// next report. It is transient.
 type ConflictError struct {
 	Branch   string
 	Attempts int
@@ -157,4 +165,22 @@ func isNetwork(err error) bool {
 		return isNetwork(ue.Err)
 	}
 	return false
+}
+
+// explain adds what a git daemon's terse refusals mean to whoever runs it: git:// has no
+// credentials, so these are about how the daemon was started, not about gitfleet.
+func (s *Source) explain(err error) error {
+	if err == nil || s.proto != "git" {
+		return err
+	}
+	var line *pktline.ErrorLine
+	switch {
+	case errors.As(err, &line) && strings.HasPrefix(line.Text, "service not enabled"):
+		return fmt.Errorf("%w (this git daemon does not take pushes: start it with --enable=receive-pack, "+
+			"or set daemon.receivepack in the repository, or turn gitfleet's status commits off)", err)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return fmt.Errorf("%w (a git daemon serves a repository only under its --base-path and only when the "+
+			"repository has a git-daemon-export-ok file or the daemon runs with --export-all)", err)
+	}
+	return err
 }

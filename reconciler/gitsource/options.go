@@ -8,9 +8,13 @@ import (
 
 // Options say which repository and branch a Source follows and how it reaches it.
 type Options struct {
-	// URL of the fleet repository: file://, https://, http://, ssh:// or the scp-like
-	// git@host:path. Credentials never go in the URL (New refuses a password there, so that
-	// it cannot leak into logs and status); they go in Auth.
+	// URL of the fleet repository: file://, https://, http://, ssh://, the scp-like
+	// git@host:path, or git:// (git daemon). Credentials never go in the URL (New refuses a
+	// password there, so that it cannot leak into logs and status); they go in Auth.
+	// git:// is unauthenticated and unencrypted: anyone on the path can read the fleet and
+	// change what gitfleet fetches, and the daemon takes pushes from anyone it lets push.
+	// It takes no Auth, and its connect is not bounded by Timeout (go-git dials it without
+	// a deadline, so an unreachable host waits for the system's TCP connect timeout).
 	URL string
 	// Branch holds the fleet; Fetch returns its head.
 	Branch string
@@ -91,19 +95,32 @@ type StatusOptions struct {
 	// Author of the commits (also their committer), so that people can filter gitfleet's
 	// commits out of the log.
 	Author Signature
-	// MaxAttempts bounds the pushes of one write; each rejected push (someone pushed
-	// meanwhile) is followed by a fetch and a new commit on top of the new head.
+	// MaxAttempts bounds the pushes of one write, 0 (the default) means no bound. Each
+	// rejected push (someone pushed meanwhile) is followed by a wait, a fetch and a new
+	// commit on top of the new head; with a bound, the last rejection returns a
+	// *ConflictError. A busy branch is no reason to drop a status: without a bound the
+	// write ends only when the status is pushed, Superseded says so, or ctx ends.
 	MaxAttempts int
-	// Backoff is the wait after the first rejected push; it doubles after each next one,
-	// so that gitfleet yields to a person who is pushing a series of commits.
+	// Backoff is the wait after the first rejected push; it doubles after each next one up
+	// to MaxBackoff, with jitter, so that gitfleet yields to a person who is pushing a
+	// series of commits and two writers do not collide again in lockstep. Zero means the
+	// default.
 	Backoff time.Duration
+	// MaxBackoff caps the wait between attempts. Zero means the default.
+	MaxBackoff time.Duration
+	// Superseded, when set, is asked before every attempt (the first included); true ends
+	// the write with an error that wraps ErrSuperseded and pushes nothing. The reconcile
+	// loop passes one that reports a newer status waiting to be written, so that an old
+	// status does not keep retrying against a busy branch. It runs while the Source is
+	// held, so it must not call the Source.
+	Superseded func() bool
 }
 
 // DefaultStatusOptions returns the options used unless told otherwise.
 func DefaultStatusOptions() StatusOptions {
 	return StatusOptions{
-		Author:      Signature{Name: "gitfleet", Email: "gitfleet@localhost"},
-		MaxAttempts: 5,
-		Backoff:     250 * time.Millisecond,
+		Author:     Signature{Name: "gitfleet", Email: "gitfleet@localhost"},
+		Backoff:    50 * time.Millisecond,
+		MaxBackoff: 2 * time.Second,
 	}
 }

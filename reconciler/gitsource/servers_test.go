@@ -1,6 +1,7 @@
 package gitsource
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -15,9 +16,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -25,7 +28,7 @@ import (
 
 // The test servers below are real git over real transports: the git binary's own
 // upload-pack, receive-pack and http-backend, behind an HTTP token check or an in-process
-// SSH server with public-key auth.
+// SSH server with public-key auth, and git's own daemon for git://.
 
 const gitBin = "/usr/bin/git"
 
@@ -334,4 +337,68 @@ func newRSASigner(t *testing.T) ssh.Signer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// serveGitDaemon runs git daemon (git's own server of the git:// protocol) on the
+// repositories under root, with pushes enabled, and returns the git:// URL of fleet.git.
+// A machine without git daemon fails the test: git:// support is only tested against it.
+func serveGitDaemon(t *testing.T, root string) string {
+	t.Helper()
+	daemon := filepath.Join(runGit(t, root, "--exec-path"), "git-daemon")
+	if _, err := os.Stat(daemon); err != nil {
+		t.Fatalf("the git:// tests need git daemon, which is not installed here (%v); "+
+			"it ships with git itself (Debian and Ubuntu: the git package, %s)", err, daemon)
+	}
+	// The port is picked by the kernel and handed to git daemon, which can lose it to
+	// another process in between; a daemon that exits at once is started again.
+	var last string
+	for try := 0; try < 5; try++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		var out bytes.Buffer
+		cmd := exec.Command(daemon, "--listen=127.0.0.1", "--port="+strconv.Itoa(port), "--reuseaddr",
+			"--base-path="+root, "--export-all", "--enable=receive-pack", "--informative-errors", root)
+		cmd.Env = gitEnv(root)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting git daemon: %v", err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if waitListening(addr, exited) {
+			t.Cleanup(func() {
+				cmd.Process.Kill()
+				<-exited
+			})
+			return "git://" + addr + "/fleet.git"
+		}
+		cmd.Process.Kill()
+		<-exited
+		last = out.String()
+	}
+	t.Fatalf("git daemon did not start listening:\n%s", last)
+	return ""
+}
+
+// waitListening waits until addr accepts connections, false if the process exits first.
+func waitListening(addr string, exited <-chan error) bool {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
 }

@@ -32,6 +32,7 @@ const remoteName = "origin"
 type Source struct {
 	opts  Options
 	url   string // opts.URL, safe to print: New refuses credentials in it
+	proto string // the URL's scheme as go-git names it: file, http, https, ssh or git
 	creds credentials
 	log   logr.Logger
 
@@ -79,7 +80,7 @@ func New(opts Options) (*Source, error) {
 	if log.GetSink() == nil {
 		log = logr.Discard()
 	}
-	return &Source{opts: opts, url: opts.URL, creds: creds, log: log, repo: repo}, nil
+	return &Source{opts: opts, url: opts.URL, proto: ep.Protocol, creds: creds, log: log, repo: repo}, nil
 }
 
 // openCache opens the bare clone in dir, creating it when dir is missing or empty.
@@ -169,7 +170,7 @@ func (s *Source) fetchBranch(ctx context.Context, branch string) (plumbing.Hash,
 		}
 		return plumbing.ZeroHash, nil
 	default:
-		return plumbing.ZeroHash, classify("fetch", s.url, err, attempt)
+		return plumbing.ZeroHash, s.explain(classify("fetch", s.url, err, attempt))
 	}
 	ref, err := s.repo.Reference(tracking, true)
 	if err != nil {

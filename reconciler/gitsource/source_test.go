@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -24,8 +25,8 @@ type remote struct {
 
 const testToken = "s3cr3t-token-value"
 
-// transports reaches the same bare repository over file://, HTTP with a token and SSH
-// with a key and known_hosts.
+// transports reaches the same bare repository over file://, HTTP with a token, SSH
+// with a key and known_hosts, and git:// (git daemon, no credentials).
 var transports = []remote{
 	{"file", func(t *testing.T, r *fleetRepo) Options {
 		o := testOptions(t)
@@ -45,6 +46,11 @@ var transports = []remote{
 		o := testOptions(t)
 		o.URL = srv.url()
 		o.Auth = Auth{SSHKey: key, KnownHosts: srv.knownHosts(srv.hostKeys[0].PublicKey())}
+		return o
+	}},
+	{"git", func(t *testing.T, r *fleetRepo) Options {
+		o := testOptions(t)
+		o.URL = serveGitDaemon(t, r.root)
 		return o
 	}},
 }
@@ -233,6 +239,9 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{"wrong passphrase", Options{URL: "git@example.com:fleet.git", Branch: "main", Auth: Auth{SSHKey: encrypted, SSHPassphrase: []byte("nope")}}, "parsing the SSH private key"},
 		{"bad known_hosts", Options{URL: "git@example.com:fleet.git", Branch: "main", Auth: Auth{SSHKey: key, KnownHosts: []byte("example.com ssh-ed25519 !!!\n")}}, "known_hosts"},
 		{"file with token", Options{URL: "file:///srv/fleet.git", Branch: "main", Auth: Auth{Token: testToken}}, "no token"},
+		{"git protocol with token", Options{URL: "git://example.com/fleet.git", Branch: "main", Auth: Auth{Token: testToken}}, "no authentication"},
+		{"git protocol with key", Options{URL: "git://example.com/fleet.git", Branch: "main", Auth: Auth{SSHKey: key}}, "no authentication"},
+		{"unknown scheme", Options{URL: "ftp://example.com/fleet.git", Branch: "main"}, "unsupported scheme"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.opts)
@@ -314,5 +323,32 @@ func TestHTTPSWithCABundle(t *testing.T) {
 	}
 	if _, changed, err := s.WriteStatus(context.Background(), map[string][]byte{"status/a.yaml": []byte("x\n")}, "status", DefaultStatusOptions()); err != nil || !changed {
 		t.Fatalf("WriteStatus over https: %v, %v", changed, err)
+	}
+}
+
+// A git daemon's refusals say what to change in how the daemon runs.
+func TestGitDaemonRefusalsExplained(t *testing.T) {
+	r := newFleetRepo(t)
+	o := testOptions(t)
+	o.URL = serveGitDaemon(t, r.root)
+
+	missing := o
+	missing.URL = strings.TrimSuffix(o.URL, "fleet.git") + "nope.git"
+	missing.CacheDir = filepath.Join(t.TempDir(), "cache")
+	_, err := mustNew(t, missing).Fetch(context.Background())
+	if !errors.Is(err, transport.ErrRepositoryNotFound) || !strings.Contains(err.Error(), "--export-all") {
+		t.Fatalf("Fetch of a repository the daemon does not serve: %v, want repository not found with the daemon's export rules", err)
+	}
+
+	before := r.head(t, "main")
+	runGit(t, r.bare, "config", "daemon.receivepack", "false") // this repository takes no pushes
+	s := mustNew(t, o)
+	mustFetch(t, s)
+	_, changed, err := s.WriteStatus(context.Background(), map[string][]byte{"status/a.yaml": []byte("x\n")}, "status", testStatusOptions())
+	if err == nil || changed || !strings.Contains(err.Error(), "--enable=receive-pack") {
+		t.Fatalf("WriteStatus to a git daemon that takes no pushes: changed %v, %v; want an error naming --enable=receive-pack", changed, err)
+	}
+	if got := r.head(t, "main"); got != before {
+		t.Fatalf("the branch moved to %s", got)
 	}
 }

@@ -26,10 +26,13 @@ import (
 //
 // A commit is made only when the tree changes; otherwise WriteStatus returns the branch
 // head and changed false. When the push is rejected because someone pushed meanwhile,
-// WriteStatus fetches, applies files again on top of the new head (inside status/ gitfleet's
-// content wins; the other commit is kept whole), and pushes again after a backoff, up to
-// opts.MaxAttempts pushes; then it returns a *ConflictError. History stays linear: every
-// status commit has the branch head it was pushed onto as its only parent.
+// WriteStatus waits (a back-off that doubles up to opts.MaxBackoff, with jitter), fetches,
+// applies files again on top of the new head (inside status/ gitfleet's content wins; the
+// other commit is kept whole), and pushes again. It keeps doing so until the commit is
+// pushed, opts.Superseded reports a newer status (an error wrapping ErrSuperseded), ctx
+// ends (ctx's error), or, only when opts.MaxAttempts is set, that many pushes were
+// rejected (a *ConflictError). History stays linear: every status commit has the branch
+// head it was pushed onto as its only parent, so no person's commit is ever dropped.
 func (s *Source) WriteStatus(ctx context.Context, files map[string][]byte, message string, opts StatusOptions) (commit string, changed bool, err error) {
 	opts = statusDefaults(opts, s.opts.Branch)
 	if err := checkStatusPaths(files); err != nil {
@@ -46,6 +49,9 @@ func (s *Source) WriteStatus(ctx context.Context, files map[string][]byte, messa
 		return "", false, err
 	}
 	for attempt := 1; ; attempt++ {
+		if opts.Superseded != nil && opts.Superseded() {
+			return "", false, fmt.Errorf("status commit to branch %q, before attempt %d: %w", opts.Branch, attempt, ErrSuperseded)
+		}
 		if base.IsZero() && opts.Branch == s.opts.Branch {
 			// Only a separate status branch is created here; starting the fleet branch is
 			// a person's first commit, not a status commit.
@@ -72,8 +78,24 @@ func (s *Source) WriteStatus(ctx context.Context, files map[string][]byte, messa
 			s.log.Info("pushed status commit", "url", s.url, "branch", opts.Branch, "commit", next.String(), "attempt", attempt)
 			return next.String(), true, nil
 		}
+		if err := ctx.Err(); err != nil {
+			return "", false, fmt.Errorf("push %s: %w", s.url, err)
+		}
 		if !rejected(pushErr) {
 			return "", false, pushErr
+		}
+		last := opts.MaxAttempts > 0 && attempt >= opts.MaxAttempts
+		if !last {
+			// Waiting before the fetch, not after it, so that the next commit is built on
+			// the freshest head and the window for another push to slip in stays short.
+			wait := backoff(opts.Backoff, opts.MaxBackoff, attempt)
+			s.log.Info("status push rejected; retrying on top of the branch", "branch", opts.Branch,
+				"attempt", attempt, "wait", wait.String(), "reason", pushErr.Error())
+			select {
+			case <-ctx.Done():
+				return "", false, fmt.Errorf("push %s: %w", s.url, ctx.Err())
+			case <-time.After(wait):
+			}
 		}
 		// Whether the push lost a race is decided by the branch itself, not by parsing the
 		// server's message: if the head moved, someone pushed; otherwise the failure is ours.
@@ -84,16 +106,8 @@ func (s *Source) WriteStatus(ctx context.Context, files map[string][]byte, messa
 		if head == base {
 			return "", false, pushErr
 		}
-		if attempt >= opts.MaxAttempts {
+		if last {
 			return "", false, &ConflictError{Branch: opts.Branch, Attempts: attempt, Err: pushErr}
-		}
-		wait := backoff(opts.Backoff, attempt)
-		s.log.Info("status push rejected, the branch moved; retrying on top", "branch", opts.Branch,
-			"attempt", attempt, "head", head.String(), "wait", wait.String())
-		select {
-		case <-ctx.Done():
-			return "", false, fmt.Errorf("push %s: %w", s.url, ctx.Err())
-		case <-time.After(wait):
 		}
 		base = head
 	}
@@ -107,23 +121,29 @@ func statusDefaults(o StatusOptions, fleetBranch string) StatusOptions {
 	if o.Author.Name == "" || o.Author.Email == "" {
 		o.Author = d.Author
 	}
-	if o.MaxAttempts < 1 {
-		o.MaxAttempts = 1
+	if o.MaxAttempts < 0 {
+		o.MaxAttempts = 0
 	}
-	if o.Backoff < 0 {
-		o.Backoff = 0
+	// Retrying without a bound and without a wait would hammer the server.
+	if o.Backoff <= 0 {
+		o.Backoff = d.Backoff
 	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = d.MaxBackoff
+	}
+	o.MaxBackoff = max(o.MaxBackoff, o.Backoff)
 	return o
 }
 
-// backoff doubles per attempt with up to 50% jitter, so that a writer that lost a race
-// does not collide again in lockstep.
-func backoff(first time.Duration, attempt int) time.Duration {
-	if first <= 0 {
-		return 0
+// backoff is the wait after the attempt-th rejected push: first doubled per attempt up to
+// limit, of which the upper half is random ("equal jitter"), so that writers that lost a
+// race do not collide again in lockstep yet never wait more than limit.
+func backoff(first, limit time.Duration, attempt int) time.Duration {
+	d := limit
+	if shift := attempt - 1; shift < 62 && first <= limit>>shift {
+		d = first << shift
 	}
-	d := first << min(attempt-1, 6)
-	return d + rand.N(d/2+1)
+	return d/2 + rand.N(d/2+1)
 }
 
 // rejected reports whether a push error may be a lost race. Credentials, host keys and the
@@ -324,5 +344,5 @@ func (s *Source) push(ctx context.Context, commit plumbing.Hash, branch string) 
 	if errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return nil
 	}
-	return classify("push", s.url, err, attempt)
+	return s.explain(classify("push", s.url, err, attempt))
 }
