@@ -28,8 +28,9 @@ type GitSource interface {
 // StatusWriter commits status files to the repository.
 type StatusWriter interface {
 	// WriteStatus commits the files (nil content deletes) with the message to branch (""
-	// means the fleet's branch), unless nothing changed; it never force-pushes.
-	WriteStatus(ctx context.Context, files map[string][]byte, message, branch string) (commit string, changed bool, err error)
+	// means the fleet's branch), unless nothing changed; it never force-pushes. It may
+	// stop early, with an error, once superseded says a newer status is waiting.
+	WriteStatus(ctx context.Context, files map[string][]byte, message, branch string, superseded func() bool) (commit string, changed bool, err error)
 }
 
 // LoopOptions configure the long-running reconcile loop.

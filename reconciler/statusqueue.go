@@ -57,11 +57,21 @@ func (q *statusQueue) take() *statusUpdate {
 	return u
 }
 
-// giveBack puts a failed update back unless a newer one came meanwhile.
-func (q *statusQueue) giveBack(u *statusUpdate) {
+// giveBack puts a failed update back unless a newer one came meanwhile; it reports
+// whether one did.
+func (q *statusQueue) giveBack(u *statusUpdate) (superseded bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	superseded = q.pending != nil
 	q.pending = supersede(u, q.pending)
+	return superseded
+}
+
+// superseded reports whether a newer update waits: the write in progress can stop.
+func (q *statusQueue) superseded() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pending != nil
 }
 
 // supersede is newer in place of old, keeping the files old deletes that newer does not
@@ -114,7 +124,19 @@ func (q *statusQueue) run(ctx context.Context) {
 }
 
 // flush writes the pending update now, for a single reconcile (serve --once, tests).
-func (q *statusQueue) flush(ctx context.Context) error { return q.writeNext(ctx) }
+func (q *statusQueue) flush(ctx context.Context) error {
+	if q == nil {
+		return nil // status commits are off.
+	}
+	for {
+		if err := q.writeNext(ctx); err != nil {
+			return err
+		}
+		if !q.superseded() {
+			return nil
+		}
+	}
+}
 
 func (q *statusQueue) writeNext(ctx context.Context) error {
 	q.writing.Lock()
@@ -123,9 +145,11 @@ func (q *statusQueue) writeNext(ctx context.Context) error {
 	if u == nil {
 		return nil
 	}
-	commit, changed, err := q.writer.WriteStatus(ctx, u.files, u.message, u.branch)
+	commit, changed, err := q.writer.WriteStatus(ctx, u.files, u.message, u.branch, q.superseded)
 	if err != nil {
-		q.giveBack(u)
+		if q.giveBack(u) {
+			return nil // a newer status is written next instead.
+		}
 		return err
 	}
 	if changed {

@@ -141,7 +141,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if !o.noStatus {
 		statusOpts := gitsource.DefaultStatusOptions()
 		statusOpts.Branch = o.statusBranch
-		o.server.Loop.Status = statusWriter{src: src, opts: statusOpts}
+		o.server.Loop.Status = gitsource.StatusWriter{Source: src, Options: statusOpts}
 	}
 	if o.server.Loop.Machines, err = o.machineKeeper(conn, secrets, log); err != nil {
 		return err
@@ -153,20 +153,6 @@ func runServe(ctx context.Context, o serveOptions) error {
 		}
 	}
 	return reconciler.Serve(ctx, o.server)
-}
-
-// statusWriter fixes the status options of the loop's status commits.
-type statusWriter struct {
-	src  *gitsource.Source
-	opts gitsource.StatusOptions
-}
-
-func (w statusWriter) WriteStatus(ctx context.Context, files map[string][]byte, message, branch string) (string, bool, error) {
-	opts := w.opts
-	if opts.Branch == "" {
-		opts.Branch = branch // --status-branch wins over the Fleet's spec.statusBranch.
-	}
-	return w.src.WriteStatus(ctx, files, message, opts)
 }
 
 func gitAuth(o serveOptions) (gitsource.Auth, error) {
@@ -213,7 +199,7 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 	if !o.noStatus {
 		statusOpts := gitsource.DefaultStatusOptions()
 		statusOpts.Branch = o.statusBranch
-		loopOpts.Status = statusWriter{src: src, opts: statusOpts}
+		loopOpts.Status = gitsource.StatusWriter{Source: src, Options: statusOpts}
 	}
 	outcome, err := reconciler.NewLoop(loopOpts).ReconcileOnce(ctx)
 	if err != nil {

@@ -346,3 +346,21 @@ func (s *Source) push(ctx context.Context, commit plumbing.Hash, branch string) 
 	}
 	return s.explain(classify("push", s.url, err, attempt))
 }
+
+// StatusWriter is a Source's status commits as the reconcile loop writes them: with fixed
+// options, the branch the Fleet names unless Options.Branch (--status-branch) is set, and
+// the loop's say on whether a newer status supersedes the one being written.
+type StatusWriter struct {
+	Source  *Source
+	Options StatusOptions
+}
+
+// WriteStatus commits files as Source.WriteStatus does.
+func (w StatusWriter) WriteStatus(ctx context.Context, files map[string][]byte, message, branch string, superseded func() bool) (commit string, changed bool, err error) {
+	opts := w.Options
+	if opts.Branch == "" {
+		opts.Branch = branch
+	}
+	opts.Superseded = superseded
+	return w.Source.WriteStatus(ctx, files, message, opts)
+}

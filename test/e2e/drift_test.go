@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gitfleet.dev/gitfleet/reconciler"
+	"gitfleet.dev/gitfleet/reconciler/gitsource"
 	"gitfleet.dev/gitfleet/reconciler/notify"
 	"gitfleet.dev/gitfleet/reconciler/status"
 	"gitfleet.dev/gitfleet/schema"
@@ -128,7 +129,7 @@ func (r *remoteFleet) driftLoop() *reconciler.Loop {
 	apply := reconciler.DefaultApplyOptions()
 	apply.HealthTimeout = 10 * time.Second
 	return reconciler.NewLoop(reconciler.LoopOptions{
-		Source: src, Status: statusWriter{src}, Connector: r.conn, Apply: apply, Interval: time.Hour,
+		Source: src, Status: gitsource.StatusWriter{Source: src, Options: gitsource.DefaultStatusOptions()}, Connector: r.conn, Apply: apply, Interval: time.Hour,
 		WatchDrift: true,
 		Notify: func(ctx context.Context, repo *schema.Repo, d reconciler.DriftReport) {
 			n := notify.New(repo, nil, notify.DefaultOptions())

@@ -34,7 +34,7 @@ func (r *remoteFleet) loopWith(mutate func(*reconciler.LoopOptions)) *reconciler
 	}
 	apply := reconciler.DefaultApplyOptions()
 	apply.HealthTimeout = 10 * time.Second
-	lo := reconciler.LoopOptions{Source: src, Status: statusWriter{src}, Connector: r.conn, Apply: apply}
+	lo := reconciler.LoopOptions{Source: src, Status: gitsource.StatusWriter{Source: src, Options: gitsource.DefaultStatusOptions()}, Connector: r.conn, Apply: apply}
 	mutate(&lo)
 	return reconciler.NewLoop(lo)
 }

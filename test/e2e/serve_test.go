@@ -68,19 +68,11 @@ func (r *remoteFleet) loop(interval time.Duration) (*reconciler.Loop, *gitsource
 	apply.HealthTimeout = 10 * time.Second
 	return reconciler.NewLoop(reconciler.LoopOptions{
 		Source:    src,
-		Status:    statusWriter{src},
+		Status:    gitsource.StatusWriter{Source: src, Options: gitsource.DefaultStatusOptions()},
 		Connector: r.conn,
 		Apply:     apply,
 		Interval:  interval,
 	}), src
-}
-
-type statusWriter struct{ src *gitsource.Source }
-
-func (w statusWriter) WriteStatus(ctx context.Context, files map[string][]byte, message, branch string) (string, bool, error) {
-	opts := gitsource.DefaultStatusOptions()
-	opts.Branch = branch
-	return w.src.WriteStatus(ctx, files, message, opts)
 }
 
 // remoteStatus reads a cluster's status file from the bare repository's main branch.
