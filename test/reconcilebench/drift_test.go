@@ -93,7 +93,7 @@ func BenchmarkDriftDetection(b *testing.B) {
 		// The drift watch starts after the first apply; until its informers have listed,
 		// an edit is part of what they list, not an event. Edit until one is reported.
 		warmUp(b, func() bool {
-			edits.edit(b, fmt.Sprintf("alert-%02d", 0))
+			edits.edit(b, "alert-00")
 			select {
 			case <-ch:
 				return true
