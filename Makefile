@@ -7,7 +7,7 @@ export GITFLEET_TOOLS_BIN := $(TOOLS_BIN)
 # go-nvml's own nvml.h marks functions deprecated; its cgo build would print ~30 warnings.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
-.PHONY: all build tools sysdeps test unit e2e demo vet fmt bench clean
+.PHONY: all build tools demo-tools sysdeps test unit e2e demo vet fmt bench clean
 
 all: build
 
@@ -23,6 +23,11 @@ build:
 ## tools: kube-apiserver, etcd, kwok ... from the Go module proxy into .tools/bin (cached)
 tools:
 	@bash test/tools/build.sh
+
+## demo-tools: only the binaries make demo runs (etcd, kube-apiserver, kube-controller-manager,
+## kube-scheduler, kwok); each is cached on its own, so make tools later builds only the rest
+demo-tools:
+	@bash test/tools/build.sh demo
 
 ## sysdeps: the system programs the node-plugin and machine tests drive for real (Debian
 ## packages): sshd for the SSH preflight tests, iptables for the CNI plugin's NAT mode
@@ -41,8 +46,10 @@ test: tools sysdeps vet
 	$(GO) test -run '^$$' -fuzz FuzzParseDocument -fuzztime 10s ./render/
 	$(GO) test -run '^$$' -fuzz FuzzSplitManifests -fuzztime 10s ./render/
 
-## demo: two local member clusters, a local fleet repo from fleet-example/, one apply
-demo: tools build
+## demo: four local member clusters, a local fleet repo from fleet-example/, apply, a status
+## commit and a plan; it builds only what it runs: the gitfleet CLI (not the node plugins)
+demo: demo-tools
+	$(GO) build -o $(BIN)/gitfleet ./cmd/gitfleet
 	$(GO) run ./test/demo --gitfleet $(BIN)/gitfleet --example fleet-example
 
 ## bench: benchmarks, each reported as a ratio against a baseline measured in the same run
