@@ -32,6 +32,9 @@ type ServerOptions struct {
 	// Leader are the leader election's durations: how fast a crashed leader is replaced,
 	// and how soon a leader that cannot renew stops writing.
 	Leader LeaderTimings
+	// Fence stops the loop's writes when this replica may have lost the lease; nil makes
+	// one. Give one to fence other writers as well (Fence.Connector).
+	Fence *LeaderFence
 	// MetricsAddr serves /metrics, ProbeAddr /healthz and /readyz, WebhookAddr the push
 	// webhooks ("0" disables a server).
 	MetricsAddr, ProbeAddr, WebhookAddr string
@@ -72,7 +75,10 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 		if err := opts.Leader.Validate(); err != nil {
 			return err
 		}
-		fence := NewLeaderFence(opts.Leader.RenewDeadline)
+		fence := opts.Fence
+		if fence == nil {
+			fence = NewLeaderFence(opts.Leader.RenewDeadline)
+		}
 		inner, err := newLeaseLock(opts)
 		if err != nil {
 			return err
