@@ -523,3 +523,73 @@ func proxyKubeconfig(t *testing.T, path string, proxies map[string]*apiProxy) st
 	}
 	return path
 }
+
+// TestLeaderFencePausedLeader: the leader is frozen (SIGSTOP, as a long GC pause, a
+// throttled container or a suspended VM would freeze it) until another replica has taken
+// the Lease, then thawed. Its goroutines wake up in the middle of their work, before its
+// leader election has noticed anything: not one of their requests may reach a member
+// cluster, since the new leader is already writing there.
+func TestLeaderFencePausedLeader(t *testing.T) {
+	bin := buildGitfleet(t)
+	const ns = "paused"
+	r := newRemoteFleet(t, ns)
+	r.push(map[string]string{
+		"apps/web/app.yaml":           appYAML("web"),
+		"apps/web/kustomization.yaml": kustomization("ns.yaml", "cm.yaml"),
+		"apps/web/ns.yaml":            namespace(ns),
+		"apps/web/cm.yaml":            configMap(ns, "web", "v1"),
+	})
+	leaseNS := createNamespace(t, alpha, ns+"-system")
+	dir := t.TempDir()
+	firstMembers := map[string]*apiProxy{alpha: newAPIProxy(t, alpha), beta: newAPIProxy(t, beta)}
+	first := startServe(t, bin, "first", serveArgs(t, r, proxyKubeconfig(t, filepath.Join(dir, "first"), firstMembers), env.Kubeconfig, leaseNS)...)
+	for _, cl := range []string{alpha, beta} {
+		eventually(t, 60*time.Second, "the first replica to apply to "+cl, func() bool { return configMapValue(t, cl, ns, "web") == "v1" })
+	}
+	firstID := leaseRecord(t, leaseNS).holder
+	second := startServe(t, bin, "second", serveArgs(t, r, env.Kubeconfig, env.Kubeconfig, leaseNS)...)
+	eventually(t, 30*time.Second, "the second replica to try for the Lease", func() bool {
+		return strings.Contains(second.output(), "Attempting to acquire leader lease")
+	})
+
+	// A push the frozen leader fetches but has not applied yet, as far as the test can
+	// arrange it: the freeze comes as soon as the push is in.
+	r.push(map[string]string{"apps/web/cm.yaml": configMap(ns, "web", "v2")})
+	if err := first.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	thawed := false
+	thaw := func() {
+		if !thawed {
+			thawed = true
+			_ = first.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(thaw)
+	eventually(t, 60*time.Second, "the second replica to take the Lease", func() bool {
+		l := leaseRecord(t, leaseNS)
+		return l.holder != "" && l.holder != firstID
+	})
+	for _, cl := range []string{alpha, beta} {
+		eventually(t, 60*time.Second, "the new leader to apply to "+cl, func() bool { return configMapValue(t, cl, ns, "web") == "v2" })
+	}
+	r.push(map[string]string{"apps/web/cm.yaml": configMap(ns, "web", "v3")})
+	thawedAt := time.Now()
+	thaw()
+	select {
+	case <-first.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the thawed replica, which lost the Lease, did not exit")
+	}
+	var late []string
+	for _, p := range firstMembers {
+		for _, r := range p.all() {
+			if r.at.After(thawedAt) {
+				late = append(late, r.method+" "+r.path)
+			}
+		}
+	}
+	if len(late) > 0 {
+		t.Errorf("the replica that lost the Lease sent %d requests to member clusters after it was thawed: %q", len(late), late)
+	}
+}
