@@ -170,15 +170,22 @@ func TestLeaderFailoverAfterKill(t *testing.T) {
 		eventually(t, 60*time.Second, "the new leader to apply to "+cl, func() bool { return configMapValue(t, cl, ns, "web") == "v2" })
 	}
 
-	out := second.output()
+	expectGitfleetFormat(t, "first", first.output())
+	expectGitfleetFormat(t, "second", second.output())
+}
+
+// expectGitfleetFormat checks that every line a serve process printed is one of gitfleet's
+// structured log lines (time=... level=... msg=...), or the error it exited with: the
+// libraries' lines (controller-runtime's, client-go's through klog) included, and no
+// complaint from controller-runtime that its logger was never set.
+func expectGitfleetFormat(t *testing.T, name, out string) {
+	t.Helper()
 	if strings.Contains(out, "was never called") {
-		t.Errorf("serve printed controller-runtime's complaint about its logger:\n%s", out)
+		t.Errorf("the %s replica printed controller-runtime's complaint about its logger", name)
 	}
-	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "Attempting to acquire leader lease") {
-			if !strings.HasPrefix(line, "time=") || !strings.Contains(line, "level=INFO") {
-				t.Errorf("client-go's log line is not in gitfleet's format (time=... level=...): %q", line)
-			}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(line, "time=") && !strings.HasPrefix(line, "Error: ") {
+			t.Errorf("the %s replica printed a line not in gitfleet's format (time=... level=... msg=...): %q", name, line)
 		}
 	}
 }
@@ -592,4 +599,6 @@ func TestLeaderFencePausedLeader(t *testing.T) {
 	if len(late) > 0 {
 		t.Errorf("the replica that lost the Lease sent %d requests to member clusters after it was thawed: %q", len(late), late)
 	}
+	expectGitfleetFormat(t, "first", first.output())
+	expectGitfleetFormat(t, "second", second.output())
 }
