@@ -6,9 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/uuid"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -24,6 +29,12 @@ type ServerOptions struct {
 	LeaderElection bool
 	// LeaderElectionNamespace and LeaderElectionID name the Lease.
 	LeaderElectionNamespace, LeaderElectionID string
+	// Leader are the leader election's durations: how fast a crashed leader is replaced,
+	// and how soon a leader that cannot renew stops writing.
+	Leader LeaderTimings
+	// Fence stops the loop's writes when this replica may have lost the lease; nil makes
+	// one. Give one to fence other writers as well (Fence.Connector).
+	Fence *LeaderFence
 	// MetricsAddr serves /metrics, ProbeAddr /healthz and /readyz, WebhookAddr the push
 	// webhooks ("0" disables a server).
 	MetricsAddr, ProbeAddr, WebhookAddr string
@@ -41,6 +52,7 @@ func DefaultServerOptions() ServerOptions {
 		LeaderElection:          true,
 		LeaderElectionNamespace: "gitfleet-system",
 		LeaderElectionID:        "gitfleet-leader",
+		Leader:                  DefaultLeaderTimings(),
 		MetricsAddr:             ":8080",
 		ProbeAddr:               ":8081",
 		WebhookAddr:             ":9292",
@@ -52,17 +64,42 @@ func DefaultServerOptions() ServerOptions {
 // election (a Lease), the reconcile loop and the webhook receiver on the leader only, and
 // metrics and probes on every replica. /readyz fails on replicas that are not the leader,
 // so a Service in front of the replicas sends push webhooks to the leader.
+//
+// With leader election, the loop's writes (member clusters and status commits) go through
+// a LeaderFence, so that a leader that can no longer renew its lease stops writing before
+// another replica may take over.
 func Serve(ctx context.Context, opts ServerOptions) error {
 	shutdown := opts.ShutdownTimeout
+	var lock resourcelock.Interface
+	if opts.LeaderElection {
+		if err := opts.Leader.Validate(); err != nil {
+			return err
+		}
+		fence := opts.Fence
+		if fence == nil {
+			fence = NewLeaderFence(opts.Leader.RenewDeadline)
+		}
+		inner, err := newLeaseLock(opts)
+		if err != nil {
+			return err
+		}
+		lock = fence.Lock(inner)
+		opts.Loop.Connector = fence.Connector(opts.Loop.Connector)
+		opts.Loop.Status = fence.Status(opts.Loop.Status)
+	}
 	mgr, err := ctrl.NewManager(opts.Management, manager.Options{
-		LeaderElection:                opts.LeaderElection,
-		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
-		LeaderElectionID:              opts.LeaderElectionID,
-		LeaderElectionReleaseOnCancel: true,
-		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
-		HealthProbeBindAddress:        opts.ProbeAddr,
-		GracefulShutdownTimeout:       &shutdown,
-		Logger:                        opts.Loop.Apply.Log,
+		LeaderElection:                      opts.LeaderElection,
+		LeaderElectionNamespace:             opts.LeaderElectionNamespace,
+		LeaderElectionID:                    opts.LeaderElectionID,
+		LeaderElectionResourceLockInterface: lock,
+		LeaseDuration:                       &opts.Leader.LeaseDuration,
+		RenewDeadline:                       &opts.Leader.RenewDeadline,
+		RetryPeriod:                         &opts.Leader.RetryPeriod,
+		LeaderElectionReleaseOnCancel:       true,
+		Metrics:                             metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:              opts.ProbeAddr,
+		GracefulShutdownTimeout:             &shutdown,
+		Logger:                              opts.Loop.Apply.Log,
 	})
 	if err != nil {
 		return fmt.Errorf("starting the manager: %w", err)
@@ -95,6 +132,29 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// newLeaseLock is the Lease that replicas elect their leader with, made as
+// controller-runtime makes it (leaderelection.NewResourceLock), so that the fence can wrap
+// it: an identity unique to the process, and requests that time out within half the renew
+// deadline so that one hung request does not cost the lease.
+func newLeaseLock(opts ServerOptions) (resourcelock.Interface, error) {
+	host, err := os.Hostname()
+	if err != nil {
+		return nil, err
+	}
+	cfg := rest.AddUserAgent(rest.CopyConfig(opts.Management), "leader-election")
+	cfg.Timeout = max(opts.Leader.RenewDeadline/2, time.Second)
+	core, err := corev1client.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("leader election client: %w", err)
+	}
+	coordination, err := coordinationv1client.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("leader election client: %w", err)
+	}
+	return resourcelock.New(resourcelock.LeasesResourceLock, opts.LeaderElectionNamespace, opts.LeaderElectionID,
+		core, coordination, resourcelock.ResourceLockConfig{Identity: host + "_" + string(uuid.NewUUID())})
 }
 
 // httpRunnable serves a handler while its replica is the leader.

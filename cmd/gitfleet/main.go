@@ -10,7 +10,10 @@ import (
 	"syscall"
 
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // exitError carries an exit code through cobra without printing anything more: the
@@ -23,6 +26,7 @@ func main() {
 	// go-git reads ~/.ssh/config by default: a hidden input that could send the fleet
 	// repository's SSH connection elsewhere. Hosts, ports and keys come from flags only.
 	gitssh.DefaultSSHConfig = nil
+	setLibraryLoggers(newLogger(os.Stderr, true))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand().ExecuteContext(ctx)
 	stop()
@@ -34,6 +38,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(2)
 	}
+}
+
+// setLibraryLoggers sends what controller-runtime and client-go (klog) log to gitfleet's
+// own structured logger, in gitfleet's format: without it, controller-runtime drops its
+// logs and prints a stack trace saying log.SetLogger was never called, and klog writes its
+// own format. klog's verbosity (-v, 0) still decides which of its lines are logged.
+func setLibraryLoggers(log logr.Logger) {
+	ctrllog.SetLogger(log)
+	klog.SetLogger(log)
 }
 
 func newRootCommand() *cobra.Command {

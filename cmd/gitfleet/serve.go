@@ -76,6 +76,9 @@ it only on a trusted network. Push webhooks are verified with the secret in
 	f.BoolVar(&o.noStatus, "no-status-commits", false, "do not commit status to the repository")
 	f.BoolVar(&o.server.LeaderElection, "leader-elect", o.server.LeaderElection, "elect one leader among replicas (a Lease)")
 	f.StringVar(&o.server.LeaderElectionNamespace, "leader-election-namespace", o.server.LeaderElectionNamespace, "namespace of the leader-election Lease")
+	f.DurationVar(&o.server.Leader.LeaseDuration, "leader-election-lease-duration", o.server.Leader.LeaseDuration, "how long the other replicas wait, after the leader's last renewal of its Lease, before one of them takes over (how fast a crashed leader is replaced)")
+	f.DurationVar(&o.server.Leader.RenewDeadline, "leader-election-renew-deadline", o.server.Leader.RenewDeadline, "how long after its last successful renewal the leader stops writing and steps down (shorter than the lease duration)")
+	f.DurationVar(&o.server.Leader.RetryPeriod, "leader-election-retry-period", o.server.Leader.RetryPeriod, "how often the leader renews its Lease and the others try to take it (shorter than the renew deadline divided by 1.2)")
 	f.StringVar(&o.server.MetricsAddr, "metrics-bind-address", o.server.MetricsAddr, "address of /metrics (0 disables)")
 	f.StringVar(&o.server.ProbeAddr, "health-probe-bind-address", o.server.ProbeAddr, "address of /healthz and /readyz")
 	f.StringVar(&o.server.WebhookAddr, "webhook-bind-address", o.server.WebhookAddr, "address of the push webhooks (0 disables)")
@@ -90,6 +93,11 @@ it only on a trusted network. Push webhooks are verified with the secret in
 func runServe(ctx context.Context, o serveOptions) error {
 	if o.repoURL == "" || o.kubeconfig == "" {
 		return fmt.Errorf("--repo-url and --kubeconfig are required")
+	}
+	if !o.once && o.server.LeaderElection {
+		if err := o.server.Leader.Validate(); err != nil {
+			return fmt.Errorf("check --leader-election-lease-duration, --leader-election-renew-deadline and --leader-election-retry-period: %w", err)
+		}
 	}
 	auth, err := gitAuth(o)
 	if err != nil {
@@ -143,7 +151,14 @@ func runServe(ctx context.Context, o serveOptions) error {
 		statusOpts.Branch = o.statusBranch
 		o.server.Loop.Status = gitsource.StatusWriter{Source: src, Options: statusOpts}
 	}
-	if o.server.Loop.Machines, err = o.machineKeeper(conn, secrets, log); err != nil {
+	// The machines' Node labels and taints are written by the leader only, as the loop's
+	// writes are; the loop's own are fenced by reconciler.Serve.
+	var machinesConn reconciler.Connector = conn
+	if o.server.LeaderElection {
+		o.server.Fence = reconciler.NewLeaderFence(o.server.Leader.RenewDeadline)
+		machinesConn = o.server.Fence.Connector(conn)
+	}
+	if o.server.Loop.Machines, err = o.machineKeeper(machinesConn, secrets, log); err != nil {
 		return err
 	}
 	if o.webhookSecretEnv != "" {
