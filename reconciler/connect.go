@@ -24,6 +24,13 @@ type KubeconfigConnector struct {
 	// Timeout bounds each request, so an unreachable cluster fails fast instead of
 	// holding its worker for the operating system's TCP timeout.
 	Timeout time.Duration
+	// QPS and Burst limit the requests sent to each member cluster. Zero QPS (the
+	// default) is no client-side limit: every supported API server has API Priority and
+	// Fairness, which queues or rejects (429, retried by client-go with the server's
+	// Retry-After) what it cannot take, so a limit here would only cap gitfleet below
+	// what the server can serve. Burst below QPS is taken as QPS.
+	QPS   float32
+	Burst int
 }
 
 var _ Connector = (*KubeconfigConnector)(nil)
@@ -50,8 +57,10 @@ func (k *KubeconfigConnector) RESTConfig(c *schema.Cluster) (*rest.Config, error
 		return nil, &ConfigError{Cluster: c.Metadata.Name, Err: fmt.Errorf("kubeconfig %s context %q: %w", k.path, name, err)}
 	}
 	cfg.Timeout = k.Timeout
-	// Many objects per cluster are compared in parallel; client-go's default of 5 QPS
-	// would make a steady-state reconcile of a large cluster take minutes.
-	cfg.QPS, cfg.Burst = 100, 200
+	// client-go reads zero QPS as its default of 5 and a negative QPS as no limit.
+	cfg.QPS, cfg.Burst = -1, 0
+	if k.QPS > 0 {
+		cfg.QPS, cfg.Burst = k.QPS, max(k.Burst, int(k.QPS))
+	}
 	return cfg, nil
 }

@@ -22,6 +22,7 @@ type applyOptions struct {
 	repo           string
 	revision       string
 	kubeconfig     string
+	rateLimit      rateLimitFlags
 	clusters       []string
 	concurrency    int
 	healthTimeout  time.Duration
@@ -57,6 +58,7 @@ something failed or is not healthy yet, 2 when nothing could be applied.`,
 	f.StringVar(&o.repo, "repo", ".", "fleet repository directory")
 	f.StringVar(&o.revision, "revision", "", "git revision to apply (default HEAD)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with one context per cluster (default $KUBECONFIG)")
+	o.rateLimit.add(f)
 	f.StringSliceVar(&o.clusters, "cluster", nil, "apply only to these clusters (repeat or comma-separate)")
 	f.IntVar(&o.concurrency, "concurrency", o.concurrency, "clusters applied at the same time")
 	f.DurationVar(&o.healthTimeout, "health-timeout", o.healthTimeout, "how long to wait for each app's objects to become healthy")
@@ -82,6 +84,7 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	if err != nil {
 		return err
 	}
+	o.rateLimit.set(conn)
 	conn.Timeout = o.requestTimeout
 	renderer, err := render.New(ctx, snap.FS, repo)
 	if err != nil {

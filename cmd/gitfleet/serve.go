@@ -24,6 +24,7 @@ type serveOptions struct {
 	gitSSHKey, gitSSHPassphraseEnv          string
 	gitKnownHosts                           string
 	kubeconfig                              string
+	rateLimit                               rateLimitFlags
 	management                              managementFlags
 	webhookSecretEnv                        string
 	interval                                time.Duration
@@ -70,6 +71,7 @@ it only on a trusted network. Push webhooks are verified with the secret in
 	f.StringVar(&o.gitSSHPassphraseEnv, "git-ssh-passphrase-env", "", "environment variable holding the SSH key's passphrase")
 	f.StringVar(&o.gitKnownHosts, "git-known-hosts", "", "known_hosts file the SSH host key is checked against")
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with one context per member cluster")
+	o.rateLimit.add(f)
 	o.management.add(f, "in-cluster")
 	f.StringVar(&o.webhookSecretEnv, "webhook-secret-env", "", "environment variable holding the push webhook secret")
 	f.DurationVar(&o.interval, "interval", 0, "fetch interval (default: the Fleet's spec.interval)")
@@ -117,6 +119,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	o.rateLimit.set(conn)
 	if o.once {
 		return serveOnce(ctx, o, src, conn, log)
 	}
