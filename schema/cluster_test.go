@@ -39,6 +39,13 @@ func TestClusterErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "NIC name starting with a digit",
+			file: clusterFile + "spec:\n  networkDevice: 0eth\n",
+			want: []string{
+				`clusters/x.yaml:8:18: spec.networkDevice: "0eth" is not a valid NIC name: at most 63 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit`,
+			},
+		},
+		{
 			name: "container network public, pod and service counts",
 			file: clusterFile + "spec:\n  network:\n    clusterCIDR: 8.8.0.0/16\n    maxNodePodNum: 100\n    maxClusterServiceNum: 16\n",
 			want: []string{

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -20,9 +21,10 @@ const (
 	DefaultAPIServerPort = 443
 )
 
-// nicName is TKEStack's NIC name rule: at most 63 lowercase letters, digits and '-',
-// starting with a letter and ending with a letter or digit.
-var nicName = dnsLabel
+// nicName is TKEStack's NIC name rule (seed-extract 1.2): at most 63 lowercase letters,
+// digits and '-', starting with a lowercase letter (not a digit, unlike a DNS label) and
+// ending with a letter or digit.
+var nicName = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
 
 // privateRanges are the only ranges a container network may use (RFC 1918).
 var privateRanges = []netip.Prefix{
