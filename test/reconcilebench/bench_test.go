@@ -226,9 +226,9 @@ func BenchmarkFirstApply(b *testing.B) {
 }
 
 // rawApply sends one server-side apply PATCH per object, namespaces first, with the same
-// per-cluster concurrency the apply engine uses.
+// per-cluster concurrency the apply engine uses, and no client-side limit (the harness's
+// config has none).
 func rawApply(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructured) error {
-	cfg.QPS = -1 // the ceiling has no client-side limit
 	c, err := client.New(cfg, client.Options{})
 	if err != nil {
 		return err
