@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -79,25 +78,6 @@ func chartFiles(src fs.FS, chartPath string) ([]*loader.BufferedFile, error) {
 		return nil, err
 	}
 	return files, nil
-}
-
-// lookupCall finds template actions that call lookup, which reads the live cluster.
-var lookupCall = regexp.MustCompile(`{{[^}]*\blookup\b`)
-
-// refuseLookup reports the first template, in the chart or its subcharts, that calls
-// lookup: a render that depends on what is in the cluster is not what git says.
-func refuseLookup(c *chart.Chart) error {
-	for _, t := range c.Templates {
-		if lookupCall.Match(t.Data) {
-			return fmt.Errorf("chart %s: template %s calls lookup, which reads the live cluster; gitfleet renders without a cluster so that what is applied is what the repository says: remove the lookup or set the value it reads in the chart's values", c.Name(), t.Name)
-		}
-	}
-	for _, dep := range c.Dependencies() {
-		if err := refuseLookup(dep); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // helmValues layers an App's values for one cluster: values files, then the App's values,

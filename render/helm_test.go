@@ -42,6 +42,8 @@ spec:
 	"charts/web/charts/cache/templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: {{ .Release.Name }}-cache}\nspec: {ports: [{port: 6379}]}\n",
 	"charts/peek/Chart.yaml":                     "apiVersion: v2\nname: peek\nversion: 0.1.0\n",
 	"charts/peek/templates/cm.yaml":              "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: peek}\ndata:\n  old: {{ (lookup \"v1\" \"Secret\" \"default\" \"x\").data | toJson | quote }}\n",
+	"charts/pipe/Chart.yaml":                     "apiVersion: v2\nname: pipe\nversion: 0.1.0\n",
+	"charts/pipe/templates/cm.yaml":              "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pipe}\ndata:\n  x: {{ .Values.foo | }}\n",
 	"values/prod.yaml":                           "image: {tag: \"1.27-prod\"}\n",
 	"clusters/dev.yaml":                          "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: dev\n  labels: {env: dev}\nspec:\n  version: \"1.18.3\"\n",
 	"clusters/prod.yaml":                         "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: prod\n  labels: {env: prod}\nspec:\n  version: \"1.17.13\"\n  apiVersions: [monitoring.coreos.com/v1]\n",
@@ -63,6 +65,7 @@ spec:
         prod: {image: {repository: registry.prod/nginx}}
   targets: {clusters: [dev, prod]}
 `,
+	"apps/pipe.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata: {name: pipe}\nspec:\n  source: {helm: {chart: charts/pipe}}\n  targets: {clusters: [dev]}\n",
 	"apps/peek.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata: {name: peek}\nspec:\n  source: {helm: {chart: charts/peek}}\n  targets: {clusters: [dev]}\n",
 }
 
@@ -125,14 +128,24 @@ func TestHelmRender(t *testing.T) {
 		t.Errorf("stats %+v after rendering dev again, want the earlier build reused", s)
 	}
 
+	// Refused templates are reported at the template's own file and line.
+	refused := map[string]string{
+		"peek": "charts/peek/templates/cm.yaml:5: chart peek: template templates/cm.yaml calls lookup",
+		"pipe": "charts/pipe/templates/cm.yaml:5: chart pipe: template templates/cm.yaml: a pipe '|' with no command after it",
+	}
 	for _, app := range r.Cluster(t.Context(), repo.Cluster("dev")).Apps {
-		if app.App.Metadata.Name != "peek" {
+		want, ok := refused[app.App.Metadata.Name]
+		if !ok {
 			continue
 		}
+		delete(refused, app.App.Metadata.Name)
 		var rerr *Error
-		if !errors.As(app.Err, &rerr) || !strings.Contains(app.Err.Error(), "chart peek: template templates/cm.yaml calls lookup") {
-			t.Errorf("peek: error %v, want lookup refused naming the template", app.Err)
+		if !errors.As(app.Err, &rerr) || !strings.Contains(app.Err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", app.App.Metadata.Name, app.Err, want)
 		}
+	}
+	if len(refused) > 0 {
+		t.Errorf("apps not rendered: %v", refused)
 	}
 }
 

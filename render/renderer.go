@@ -162,7 +162,7 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 				if err != nil {
 					return chartInput{}, fmt.Errorf("loading chart %s: %w", chartPath, err)
 				}
-				return chartInput{files: files, digest: chartDigest(files)}, refuseLookup(c)
+				return chartInput{files: files, digest: chartDigest(files)}, checkTemplates(chartPath, c)
 			})
 		}
 	}
