@@ -374,10 +374,16 @@ func (r *Renderer) buildKustomize(fsys filesys.FileSystem, app *schema.App, dir,
 	if err := refuseRemote(fsys, dir); err != nil {
 		return nil, err
 	}
+	// The files a failed build read are where its problem is; the cache records them
+	// already, a build without a cache records them here.
+	rec, ok := fsys.(*recordingFS)
+	if !ok {
+		rec = newRecordingFS(fsys)
+	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(fsys, dir)
+	resMap, err := k.Run(rec, dir)
 	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), err)
+		return nil, explainKustomize(rec, source, err)
 	}
 	objs := make([]*unstructured.Unstructured, 0, resMap.Size())
 	for _, res := range resMap.Resources() {

@@ -74,7 +74,7 @@ func (r *Repo) loadFile(file string, data []byte) ErrorList {
 			return errs
 		}
 		if err != nil {
-			return append(errs, yamlSyntaxError(file, err))
+			return append(errs, SyntaxError(file, data, err))
 		}
 		if len(doc.Content) == 0 {
 			continue // an empty document between two "---".
@@ -118,23 +118,6 @@ func (r *Repo) loadDocument(file string, n *yaml.Node) ErrorList {
 	}
 	r.add(target)
 	return d.errs
-}
-
-// yamlSyntaxError turns the YAML library's error into a positioned one. The mark is where
-// the parser gave up; an unclosed bracket or quote is then reported where it was opened
-// (the context mark), which is where a person has to look.
-func yamlSyntaxError(file string, err error) *FieldError {
-	var le *yaml.LoadError
-	if !errors.As(err, &le) {
-		return &FieldError{Position: Position{File: file}, Message: "invalid YAML: " + err.Error()}
-	}
-	mark := le.Mark
-	msg := le.Message
-	if le.ContextMsg != "" && le.ContextMark.Line > 0 {
-		mark = le.ContextMark
-		msg = le.ContextMsg + ": " + msg
-	}
-	return &FieldError{Position: Position{File: file, Line: mark.Line, Column: mark.Column}, Message: "invalid YAML: " + msg}
 }
 
 // withoutRepeats drops the validation errors at a field the decoder already reported: a

@@ -114,6 +114,11 @@ func TestLoadErrors(t *testing.T) {
 			want:  []string{`clusters/dev.yaml:4:9: invalid YAML: while parsing a flow sequence: did not find expected ',' or ']'`},
 		},
 		{
+			name:  "tab in the indentation",
+			files: map[string]string{"clusters/dev.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n\tname: dev\n"},
+			want:  []string{`clusters/dev.yaml:4:1: invalid YAML: a tab character; YAML indents with spaces only: replace the tab with spaces`},
+		},
+		{
 			name:  "unknown kind",
 			files: map[string]string{"x.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: Clustr\nmetadata:\n  name: dev\n"},
 			want:  []string{`x.yaml:1:1: kind: unknown kind "Clustr"; did you mean "Cluster"?`},
