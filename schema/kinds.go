@@ -67,6 +67,9 @@ type Repo struct {
 	HelmRepositories   []*HelmRepository
 	RegistryNamespaces []*RegistryNamespace
 	LogRules           []*LogRule
+
+	// misversioned are the documents read despite an unsupported apiVersion.
+	misversioned spans
 }
 
 // add files a decoded object under its kind.

@@ -14,10 +14,10 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// fleetMarker is looked for before a file is parsed: files that do not mention it are not
-// fleet files (kustomize bases, chart templates) and are left to the renderer, which
-// reports their problems against the app that uses them.
-var fleetMarker = []byte("gitfleet.dev/")
+// fleetMarker is looked for, in lower case, before a file is decoded: files that do not
+// mention it are not fleet files (kustomize bases, values) and are only checked to be
+// YAML; the renderer reports their other problems against the app that uses them.
+var fleetMarker = []byte("gitfleet")
 
 // statusDir is written only by gitfleet; its files are never read back as configuration.
 const statusDir = "status"
@@ -27,28 +27,32 @@ const statusDir = "status"
 func Load(ctx context.Context, fsys fs.FS) (*Repo, error) {
 	repo := &Repo{}
 	var errs ErrorList
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+	ignore, err := readIgnoreFile(fsys)
+	if err != nil {
+		return nil, err
+	}
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
 		}
+		if p == "." {
+			return nil
+		}
 		if d.IsDir() {
-			if p != "." && (strings.HasPrefix(d.Name(), ".") || p == statusDir) {
+			if strings.HasPrefix(d.Name(), ".") || p == statusDir || ignore.match(p, true) || isChartDir(fsys, p) {
 				return fs.SkipDir
 			}
 			return nil
 		}
-		if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" {
+		if ext := path.Ext(p); (ext != ".yaml" && ext != ".yml") || ignore.match(p, false) {
 			return nil
 		}
 		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
-		}
-		if !bytes.Contains(data, fleetMarker) {
-			return nil
 		}
 		errs = append(errs, repo.loadFile(p, data)...)
 		return nil
@@ -56,15 +60,23 @@ func Load(ctx context.Context, fsys fs.FS) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	errs = append(errs, withoutRepeats(errs, repo.finish(fsys))...)
+	errs = append(errs, repo.misversioned.drop(withoutRepeats(errs, repo.finish(fsys)))...)
 	if err := errs.errOrNil(); err != nil {
 		return repo, err
 	}
 	return repo, nil
 }
 
-// loadFile decodes every document of one file.
+// loadFile decodes every fleet document of one file. Every YAML file in the tree is
+// parsed, fleet file or not: a file that is not YAML at all (binary, or garbage) is an
+// error naming it, never silently skipped; other Kubernetes manifests are the renderer's.
 func (r *Repo) loadFile(file string, data []byte) ErrorList {
+	if fe := notText(file, data); fe != nil {
+		return ErrorList{fe}
+	}
+	if !bytes.Contains(bytes.ToLower(data), fleetMarker) {
+		return ErrorList(nil).addSyntax(file, data)
+	}
 	var errs ErrorList
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
@@ -97,15 +109,27 @@ func (r *Repo) loadDocument(file string, n *yaml.Node) ErrorList {
 			tm.Kind = n.Content[i+1].Value
 		}
 	}
-	if !strings.HasPrefix(tm.APIVersion, "gitfleet.dev/") {
+	newObject, known := kinds[tm.Kind]
+	fleetAPI := strings.HasPrefix(tm.APIVersion, "gitfleet.dev/")
+	if !fleetAPI && !(known && strings.Contains(strings.ToLower(tm.APIVersion), "gitfleet")) {
 		return nil // a Kubernetes manifest that merely mentions gitfleet (labels, say).
 	}
-	if tm.APIVersion != APIVersion {
-		return ErrorList{{Position: docPos, Field: "apiVersion", Message: fmt.Sprintf("unsupported apiVersion %q; this gitfleet reads %s", tm.APIVersion, APIVersion)}}
-	}
-	newObject, ok := kinds[tm.Kind]
-	if !ok {
+	if !known {
 		return ErrorList{{Position: docPos, Field: "kind", Message: unknownName("kind", tm.Kind, sortedKeys(kinds))}}
+	}
+	if tm.APIVersion != APIVersion {
+		// One error, at the cause. The object is still read, so that what refers to it
+		// (an App to its Cluster, a quota to its cluster) does not fail as well; what
+		// is wrong inside it would be read against the wrong version and is not shown.
+		r.misversioned = append(r.misversioned, docSpan(file, n))
+		d := &decoder{file: file, fields: map[string]Position{}}
+		target := newObject()
+		d.decode(n, reflect.ValueOf(target).Elem(), "")
+		reflect.ValueOf(target).Elem().FieldByName("Origin").Set(reflect.ValueOf(Origin{File: file, fields: d.fields, doc: docPos}))
+		if _, isFleet := target.(*Fleet); !isFleet || r.Fleet == nil {
+			r.add(target)
+		}
+		return ErrorList{{Position: docPos, Field: "apiVersion", Message: fmt.Sprintf("unsupported apiVersion %q; this gitfleet reads %s", tm.APIVersion, APIVersion)}}
 	}
 	target := newObject()
 	d := &decoder{file: file, fields: map[string]Position{}}

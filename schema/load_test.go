@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -43,6 +44,9 @@ func TestLoadDefaults(t *testing.T) {
 		"apps/web/deployment.yaml":     "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x, labels: {gitfleet.dev/app: web}}\n",
 		"status/clusters/dev.yaml":     "apiVersion: gitfleet.dev/v1alpha1\nkind: Nonsense\n",
 		"docs/not-a-fleet-file.yaml":   "this: [is not: valid",
+		".gitfleetignore":              "# examples, not YAML\ndocs/\n",
+		"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"charts/web/templates/cm.yaml": "{{- if .Values.x }}\nkind: ConfigMap\n{{- end }}\n",
 		"apps/web/notes-on-yaml.md":    "apiVersion: gitfleet.dev/v1alpha1",
 		".github/workflows/plan.yaml":  "apiVersion: gitfleet.dev/v1alpha1\nkind: Whatever\n",
 		"apps/web/values-example.yaml": "",
@@ -251,5 +255,46 @@ func TestDriftNotifyReferences(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}
+
+// Every .yaml file that is not YAML is an error naming it, wherever it is, unless the
+// repository's .gitfleetignore lists it; a fleet object with the wrong apiVersion is one
+// error at the cause, not also a missing object everywhere it is referred to.
+func TestLoadReportsGarbageAndMisversionedFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"binary file", map[string]string{"clusters/dev.yaml": clusterFile, "apps/logo.yaml": "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"},
+			[]string{"apps/logo.yaml:3: not a YAML file: binary content (a NUL byte at offset 8); remove it, or list it in .gitfleetignore if it must stay"}},
+		{"not UTF-8", map[string]string{"clusters/dev.yaml": clusterFile, "notes.yaml": "a: b\nc: \xff\xfe\n"},
+			[]string{"notes.yaml:2: not a YAML file: bytes that are not UTF-8 at offset 8; YAML files are UTF-8 text: re-save it as UTF-8, or list it in .gitfleetignore"}},
+		{"garbage text", map[string]string{"clusters/dev.yaml": clusterFile, "apps/web/broken.yml": "key: [unclosed\n"},
+			[]string{"apps/web/broken.yml:1:6: invalid YAML: while parsing a flow sequence: did not find expected ',' or ']' (gitfleet reads every .yaml file in the repository; list files that are not YAML in .gitfleetignore)"}},
+		{"ignored by .gitfleetignore", map[string]string{"clusters/dev.yaml": clusterFile, "apps/logo.yaml": "\x00", ".gitfleetignore": "*.yaml\n!clusters/*.yaml\n"}, nil},
+		{"wrong version of gitfleet's API", map[string]string{
+			"clusters/dev.yaml": strings.Replace(clusterFile, "gitfleet.dev/v1alpha1", "gitfleet.dev/v1", 1),
+			"apps/web/app.yaml": appFile, "apps/web/kustomization.yaml": kustomize,
+		}, []string{`clusters/dev.yaml:1:1: apiVersion: unsupported apiVersion "gitfleet.dev/v1"; this gitfleet reads gitfleet.dev/v1alpha1`}},
+		{"apiVersion without the domain", map[string]string{
+			"clusters/dev.yaml": strings.Replace(clusterFile, "gitfleet.dev/v1alpha1", "gitfleet/v1alpha1", 1),
+			"apps/web/app.yaml": appFile, "apps/web/kustomization.yaml": kustomize,
+		}, []string{`clusters/dev.yaml:1:1: apiVersion: unsupported apiVersion "gitfleet/v1alpha1"; this gitfleet reads gitfleet.dev/v1alpha1`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(t.Context(), repoFS(tc.files))
+			var got []string
+			for _, e := range AsErrorList(err) {
+				got = append(got, e.Error())
+			}
+			if err != nil && got == nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
