@@ -3,6 +3,7 @@ package render
 import (
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // The messages are kustomize v0.21's own, for the usual mistakes.
@@ -41,8 +42,10 @@ func TestKustomizeBrokenManifestAtItsLine(t *testing.T) {
 				"apps/bad/app.yaml":                badApp,
 				"apps/bad/kustomization.yaml":      "resources: [base]\n",
 				"apps/bad/base/kustomization.yaml": "resources: [cm.yaml]\n",
-				"apps/bad/base/cm.yaml":            tc.manifest,
 			})
+			// The loader reports such a file already; the renderer must too, for a file
+			// the loader was told to ignore.
+			fsys["apps/bad/base/cm.yaml"] = &fstest.MapFile{Data: []byte(tc.manifest)}
 			r, err := New(t.Context(), fsys, repo)
 			if err != nil {
 				t.Fatal(err)
