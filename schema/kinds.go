@@ -67,6 +67,10 @@ type Repo struct {
 	HelmRepositories   []*HelmRepository
 	RegistryNamespaces []*RegistryNamespace
 	LogRules           []*LogRule
+
+	// secretRefs are the secret references of the repository's files, for the secret
+	// policy (LoadOptions.Secrets).
+	secretRefs []foundSecretRef
 }
 
 // add files a decoded object under its kind.
