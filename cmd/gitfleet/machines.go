@@ -15,8 +15,8 @@ import (
 
 	"gitfleet.dev/gitfleet/reconciler/machines"
 	"gitfleet.dev/gitfleet/reconciler/machines/sshrun"
-	"gitfleet.dev/gitfleet/reconciler/notify"
 	"gitfleet.dev/gitfleet/reconciler/status"
+	"gitfleet.dev/gitfleet/schema"
 )
 
 type machinesCheckOptions struct {
@@ -28,6 +28,7 @@ type machinesCheckOptions struct {
 	dialTimeout           time.Duration
 	commandTimeout        time.Duration
 	management            managementFlags
+	secrets               secretFlags
 	verbose, showAllCheck bool
 }
 
@@ -90,6 +91,8 @@ Machines are checked in parallel (--concurrency); one that is down costs its own
 	f.DurationVar(&o.commandTimeout, "command-timeout", o.commandTimeout, "time one command may run on a machine")
 	o.management.add(f, "none: a machine whose credentials are a Kubernetes Secret reference is reported as not reached")
 	o.management.addSecretsNamespace(f)
+	o.secrets.addPolicy(f)
+	o.secrets.addDir(f)
 	f.BoolVar(&o.showAllCheck, "all", false, "list every check in the table, passed ones too")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "write structured logs to stderr")
 	return cmd
@@ -107,7 +110,11 @@ func runMachinesCheck(cmd *cobra.Command, o machinesCheckOptions) error {
 	if o.output != "table" && o.output != "json" {
 		return fmt.Errorf("-o %q: use table or json", o.output)
 	}
-	_, repo, err := loadRepo(ctx, o.repo, o.revision, stderr)
+	policy, err := o.secrets.policy(o.management.namespace, true)
+	if err != nil {
+		return err
+	}
+	_, repo, err := loadRepo(ctx, o.repo, o.revision, schema.LoadOptions{Secrets: policy}, stderr)
 	if err != nil {
 		return err
 	}
@@ -131,7 +138,7 @@ func runMachinesCheck(cmd *cobra.Command, o machinesCheckOptions) error {
 	if err != nil {
 		return err
 	}
-	opts.Secrets = notify.EnvFileResolver(secrets)
+	opts.Secrets = o.secrets.resolver(policy, secrets)
 	if isTerminal(stderr) {
 		var mu sync.Mutex
 		start, done := time.Now(), 0

@@ -69,7 +69,7 @@ func machinesRepo(t *testing.T, addrs ...string) string {
 		if i == 0 {
 			role = "master"
 		}
-		fmt.Fprintf(&ms, "  - {ip: %s, port: %s, role: %s, password: {env: GITFLEET_TEST_MACHINE_PASSWORD}}\n", host, port, role)
+		fmt.Fprintf(&ms, "  - {ip: %s, port: %s, role: %s, password: {env: GITFLEET_SECRET_TEST_MACHINE_PASSWORD}}\n", host, port, role)
 	}
 	files := map[string]string{
 		"fleet.yaml":           "apiVersion: gitfleet.dev/v1alpha1\nkind: Fleet\nmetadata:\n  name: machines\n",
@@ -91,7 +91,7 @@ func machinesRepo(t *testing.T, addrs ...string) string {
 // lists both, each failure with what was seen and its fix, and the exit status is 1;
 // -o json carries every check of both.
 func TestMachinesCheck(t *testing.T) {
-	t.Setenv("GITFLEET_TEST_MACHINE_PASSWORD", "pw")
+	t.Setenv("GITFLEET_SECRET_TEST_MACHINE_PASSWORD", "pw")
 	healthy := scriptedMachine(t, "127.0.0.2", probeReply(nil))
 	failing := scriptedMachine(t, "127.0.0.3", probeReply(map[string]string{
 		"cpus":    "2",
@@ -155,7 +155,7 @@ func TestMachinesCheck(t *testing.T) {
 // TestMachinesCheckUnknownHost: a machine missing from known_hosts is refused before any
 // command runs, and the output gives the fingerprint to compare.
 func TestMachinesCheckUnknownHost(t *testing.T) {
-	t.Setenv("GITFLEET_TEST_MACHINE_PASSWORD", "pw")
+	t.Setenv("GITFLEET_SECRET_TEST_MACHINE_PASSWORD", "pw")
 	srv := scriptedMachine(t, "127.0.0.1", probeReply(nil))
 	repo := machinesRepo(t, srv.Addr)
 	code, stdout, stderr := gitfleet(t, "machines", "check", "--repo", repo, "--known-hosts", sshtest.WriteKnownHosts(t))
