@@ -70,8 +70,9 @@ or password-less sudo. Each failed check says what was seen and how to fix it.
 Host keys are checked against --known-hosts; an unknown or changed key is refused and its
 SHA256 fingerprint printed, to compare with the machine's own before adding it. The SSH
 password, privateKey and passphrase of each machine are references: environment
-variables and files are read here; Kubernetes Secrets are read from the cluster of
---management-kubeconfig. gitfleet runs only its own fixed commands on the machines.
+variables (starting with GITFLEET_SECRET_ or a --secret-env-prefix) and files (inside
+--secrets-dir) are read here; Kubernetes Secrets are read from the cluster of
+--management-kubeconfig, in --secrets-namespace or a --secret-namespaces one. gitfleet runs only its own fixed commands on the machines.
 
 Machines are checked in parallel (--concurrency); one that is down costs its own
 --dial-timeout and does not hold up the others. Exit status: 0 when no check failed,
