@@ -24,7 +24,7 @@ type secretFlags struct {
 	// namespaces are further namespaces, besides gitfleet's own.
 	namespaces []string
 	// namespace is gitfleet's own namespace for commands that read no Secrets (validate,
-	// render), so that they judge a repository as serve would; the others take it from
+	// render, plan, diff), so that they judge a repository as serve would; the others take it from
 	// --secrets-namespace or the namespace serve runs in.
 	namespace string
 }
