@@ -23,9 +23,10 @@ type secretFlags struct {
 	envPrefixes []string
 	// namespaces are further namespaces, besides gitfleet's own.
 	namespaces []string
-	// namespace is gitfleet's own namespace for commands that read no Secrets (validate,
-	// render, plan, diff), so that they judge a repository as serve would; the others take it from
-	// --secrets-namespace or the namespace serve runs in.
+	// namespace is gitfleet's own namespace for the commands without management flags
+	// (validate, render, plan, diff), so that they judge a repository as serve would;
+	// apply and machines check take it from the management flags' --secrets-namespace,
+	// serve from --leader-election-namespace.
 	namespace string
 }
 
