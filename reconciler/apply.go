@@ -42,7 +42,7 @@ func Apply(ctx context.Context, repo *schema.Repo, renderer *render.Renderer, co
 func applyCluster(ctx context.Context, repo *schema.Repo, c *schema.Cluster, renderer *render.Renderer, conn Connector, opts ApplyOptions) ClusterResult {
 	name := c.Metadata.Name
 	opts.Progress.Stage(name, "rendering")
-	desired := withAlertSecrets(ctx, repo, c, renderer.Cluster(ctx, c), opts.Secrets)
+	desired := withAlertSecrets(ctx, repo, c, renderer.Cluster(ctx, c), opts.Secrets, opts.SecretPolicy)
 
 	opts.Progress.Stage(name, "connecting")
 	a, err := newClusterApplier(ctx, repo.Fleet.Metadata.Name, c, conn, opts)

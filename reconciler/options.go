@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+
+	"gitfleet.dev/gitfleet/schema"
 )
 
 // FieldManager is the server-side apply field manager of every gitfleet write.
@@ -29,6 +31,10 @@ type ApplyOptions struct {
 	// need copied into member clusters; nil fails the alerting unit of a cluster that
 	// needs one, with a message saying so.
 	Secrets SecretReader
+	// SecretPolicy is what the repository may refer to (schema.SecretPolicy); the loop
+	// loads each revision with it, and Secrets copied for alerting routes are checked
+	// against it again before they are read, since a caller may not have loaded with it.
+	SecretPolicy schema.SecretPolicy
 	// Progress receives a line per cluster and stage; nil reports nothing.
 	Progress Progress
 	// Log receives structured logs.
@@ -53,6 +59,7 @@ func DefaultApplyOptions() ApplyOptions {
 		ObjectConcurrency: 10,
 		HealthTimeout:     2 * time.Minute,
 		PruneGuard:        PruneGuard{MaxFraction: 0.5, MinObjects: 10},
+		SecretPolicy:      schema.DefaultSecretPolicy(),
 		Log:               logr.Discard(),
 	}
 }

@@ -27,13 +27,13 @@ type SecretReader func(ctx context.Context, namespace, name, key string) ([]byte
 // A value that cannot be read fails the alerting unit of that cluster alone, naming the
 // Secret, the key and the NotifyChannel field that needs it; nothing of the unit is then
 // applied or pruned.
-func withAlertSecrets(ctx context.Context, repo *schema.Repo, c *schema.Cluster, desired render.ClusterResult, read SecretReader) render.ClusterResult {
+func withAlertSecrets(ctx context.Context, repo *schema.Repo, c *schema.Cluster, desired render.ClusterResult, read SecretReader, policy schema.SecretPolicy) render.ClusterResult {
 	i := slices.IndexFunc(desired.Apps, func(a render.AppResult) bool { return a.App.Metadata.Name == render.UnitAlerting })
 	if i < 0 || len(desired.Apps[i].Secrets) == 0 {
 		return desired
 	}
 	unit := &desired.Apps[i]
-	secrets, err := readAlertSecrets(ctx, repo.Fleet.Metadata.Name, unit.Secrets, read)
+	secrets, err := readAlertSecrets(ctx, repo.Fleet.Metadata.Name, unit.Secrets, read, policy)
 	if err != nil {
 		unit.Objects = nil
 		unit.Err = &render.Error{App: render.UnitAlerting, Cluster: c.Metadata.Name, File: "alerting/", Err: err}
@@ -45,11 +45,16 @@ func withAlertSecrets(ctx context.Context, repo *schema.Repo, c *schema.Cluster,
 }
 
 // readAlertSecrets reads every copy and returns one Secret per name in alerting.Namespace.
-func readAlertSecrets(ctx context.Context, fleet string, copies []alerting.SecretCopy, read SecretReader) ([]*unstructured.Unstructured, error) {
+// A Secret outside the namespaces the policy allows is refused before it is read: the
+// copy would hand another tenant's Secret to a member cluster the repository controls.
+func readAlertSecrets(ctx context.Context, fleet string, copies []alerting.SecretCopy, read SecretReader, policy schema.SecretPolicy) ([]*unstructured.Unstructured, error) {
 	byName := map[string]map[string]any{}
 	var names []string
 	for _, sc := range copies {
 		need := fmt.Sprintf("Secret %q key %q, which NotifyChannel %s (%s) refers to", sc.From.Name, sc.From.Key, sc.Channel, sc.Field)
+		if err := policy.CheckNamespace(sc.From.Namespace); err != nil {
+			return nil, fmt.Errorf("%s: %w", need, err)
+		}
 		if read == nil {
 			return nil, fmt.Errorf("%s, must be copied into the member cluster for Alertmanager, and gitfleet has no access to the cluster it runs in: pass --management-kubeconfig (and --management-context) naming the cluster that holds the Secret", need)
 		}

@@ -33,11 +33,11 @@ var accessBase = map[string]string{
 		"---\n" + accessDoc("Policy", "no-deletes", "  scope: business\n  effect: deny\n  actions: [\"name:deleteDeployment\", \"permid:workload-admin\", \"*\"]\n  resources: [\"cluster:cls-123/deployment:deploy-123/*\", \"cluster:a/namespace:b/deployment:c/pod:d/container:e/*\", \"*\"]\n  description: Business members may not delete workloads\n"),
 	"helm/repos.yaml": accessDoc("HelmRepository", "team-charts", "  description: The team's charts\n  businesses: [team]\n") +
 		"---\n" + accessDoc("HelmRepository", "bitnami", "  access: public\n  import:\n    url: https://charts.bitnami.com/bitnami\n") +
-		"---\n" + accessDoc("HelmRepository", "private-mirror", "  type: HelmV3\n  access: users\n  users: [jane, dev1]\n  import:\n    url: http://charts.example.com:8080/stable\n    username: {env: CHARTS_USER}\n    password: {env: CHARTS_PASSWORD}\n"),
+		"---\n" + accessDoc("HelmRepository", "private-mirror", "  type: HelmV3\n  access: users\n  users: [jane, dev1]\n  import:\n    url: http://charts.example.com:8080/stable\n    username: {env: GITFLEET_SECRET_CHARTS_USER}\n    password: {env: GITFLEET_SECRET_CHARTS_PASSWORD}\n"),
 	"registry/namespaces.yaml": accessDoc("RegistryNamespace", "library", "  visibility: public\n  description: Base images for everyone\n") +
 		"---\n" + accessDoc("RegistryNamespace", "jane", "  description: Jane's images\n"),
 	"logging/rules.yaml": accessDoc("LogRule", "all-stdout", "  cluster: dev\n  stdout: {allContainers: true}\n  consumer:\n    kafka: {address: \"10.0.0.5:9092\", topic: dev-logs}\n") +
-		"---\n" + accessDoc("LogRule", "web-files", "  business: team\n  namespace: team-web\n  containerFile:\n    workload: {kind: Deployment, name: web}\n    container: nginx\n    paths: [/var/log/nginx/, /data/logdir/*.log]\n  consumer:\n    elasticsearch:\n      address: http://190.0.0.1:9200\n      index: team-web\n      esVersion: 7.5.1\n      username: {env: ES_USER}\n      password: {secret: {name: es, key: password}}\n") +
+		"---\n" + accessDoc("LogRule", "web-files", "  business: team\n  namespace: team-web\n  containerFile:\n    workload: {kind: Deployment, name: web}\n    container: nginx\n    paths: [/var/log/nginx/, /data/logdir/*.log]\n  consumer:\n    elasticsearch:\n      address: http://190.0.0.1:9200\n      index: team-web\n      esVersion: 7.5.1\n      username: {env: GITFLEET_SECRET_ES_USER}\n      password: {secret: {name: es, key: password}}\n") +
 		"---\n" + accessDoc("LogRule", "node-syslog", "  cluster: prod\n  type: nodeFile\n  nodeFile:\n    paths: [\"/var/log/messages*\"]\n    metadata: {cluster: prod, source.kind: syslog}\n  consumer:\n    elasticsearch: {address: \"https://es.example.com\", index: \"node+syslog_v1\"}\n") +
 		"---\n" + accessDoc("LogRule", "team-stdout", "  business: team\n  namespace: team-prod\n  stdout:\n    namespaces:\n    - name: team-prod\n      workloads: [{kind: TApp, name: api}, {kind: CronJob, name: report.daily}]\n  consumer: {kafka: {address: \"kafka.logging.svc:9092\", topic: team.logs}}\n"),
 }
@@ -282,9 +282,9 @@ func TestAccessErrors(t *testing.T) {
 		{
 			name: "helm repository import",
 			files: map[string]string{"helm/x.yaml": accessDoc("HelmRepository", "a", "  access: public\n  import:\n    url: ftp://charts.example.com\n") +
-				"---\n" + accessDoc("HelmRepository", "b", "  access: public\n  import:\n    url: https://robot:hunter2@charts.example.com\n    password: {env: CHARTS_PASSWORD}\n") +
+				"---\n" + accessDoc("HelmRepository", "b", "  access: public\n  import:\n    url: https://robot:hunter2@charts.example.com\n    password: {env: GITFLEET_SECRET_CHARTS_PASSWORD}\n") +
 				"---\n" + accessDoc("HelmRepository", "c", "  access: public\n  import:\n    username: robot\n") +
-				"---\n" + accessDoc("HelmRepository", "d", "  access: public\n  import:\n    url: https://charts.example.com\n    username: {env: CHARTS_USER}\n")},
+				"---\n" + accessDoc("HelmRepository", "d", "  access: public\n  import:\n    url: https://charts.example.com\n    username: {env: GITFLEET_SECRET_CHARTS_USER}\n")},
 			want: []string{
 				`helm/x.yaml:8:10: spec.import.url: "ftp://charts.example.com" is not an http or https URL such as https://charts.example.com`,
 				`helm/x.yaml:17:10: spec.import.url: the address holds credentials, which must not be written into the repository; remove them and refer to them with username and password`,
@@ -433,8 +433,8 @@ func TestAccessErrors(t *testing.T) {
 		{
 			name: "elasticsearch consumer",
 			files: map[string]string{"logging/x.yaml": accessDoc("LogRule", "a", "  cluster: dev\n  stdout: {allContainers: true}\n  consumer:\n    elasticsearch: {address: \"190.0.0.1:9200\", index: Logs, esVersion: \"6\"}\n") +
-				"---\n" + accessDoc("LogRule", "b", "  cluster: dev\n  stdout: {allContainers: true}\n  consumer:\n    elasticsearch: {address: \"http://es:9200\", username: {env: ES_USER}}\n") +
-				"---\n" + accessDoc("LogRule", "c", "  cluster: dev\n  stdout: {allContainers: true}\n  consumer:\n    elasticsearch: {address: \"https://elastic:changeme@es\", index: l"+long(60)+", esVersion: 7.5.1, password: {env: ES_PASSWORD}}\n")},
+				"---\n" + accessDoc("LogRule", "b", "  cluster: dev\n  stdout: {allContainers: true}\n  consumer:\n    elasticsearch: {address: \"http://es:9200\", username: {env: GITFLEET_SECRET_ES_USER}}\n") +
+				"---\n" + accessDoc("LogRule", "c", "  cluster: dev\n  stdout: {allContainers: true}\n  consumer:\n    elasticsearch: {address: \"https://elastic:changeme@es\", index: l"+long(60)+", esVersion: 7.5.1, password: {env: GITFLEET_SECRET_ES_PASSWORD}}\n")},
 			want: []string{
 				`logging/x.yaml:9:30: spec.consumer.elasticsearch.address: "190.0.0.1:9200" is not an http or https URL such as http://190.0.0.1:200`,
 				`logging/x.yaml:9:55: spec.consumer.elasticsearch.index: "Logs" is not a valid index: use lowercase letters, digits, '-', '_' and '+', starting with a lowercase letter`,

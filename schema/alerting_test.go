@@ -24,7 +24,7 @@ var alertBase = map[string]string{
   machines:
   - ip: 10.0.0.10
     role: master
-    privateKey: {env: DEV_SSH_KEY}
+    privateKey: {env: GITFLEET_SECRET_DEV_SSH_KEY}
 `),
 	"clusters/imp.yaml":                          alertDoc("Cluster", "imp", "  type: Imported\n"),
 	"addons/monitoring.yaml":                     alertDoc("Addon", "monitoring", "  type: Monitoring\n  clusters: [dev, imp]\n"),
@@ -40,13 +40,13 @@ var alertBase = map[string]string{
     tls: true
 `),
 	"alerting/channels/ops-sms.yaml": alertDoc("NotifyChannel", "ops-sms", `  sms:
-    appKey: {env: SMS_APP_KEY}
+    appKey: {env: GITFLEET_SECRET_SMS_APP_KEY}
     sdkAppID: 1400000000
     extend: "12"
 `),
 	"alerting/channels/ops-wechat.yaml": alertDoc("NotifyChannel", "ops-wechat", `  wechat:
     appID: wx1234567890abcdef
-    appSecret: {file: /etc/gitfleet/wechat-secret}
+    appSecret: {file: etc/gitfleet/wechat-secret}
 `),
 	"alerting/channels/ops-hook.yaml": alertDoc("NotifyChannel", "ops-hook", `  webhook:
     url: https://hooks.example.com/alerts?team=ops
@@ -56,7 +56,7 @@ var alertBase = map[string]string{
       valueFrom: {secret: {name: hook, key: bearer}}
 `),
 	"alerting/channels/robot.yaml": alertDoc("NotifyChannel", "robot", `  webhook:
-    urlFrom: {env: ROBOT_WEBHOOK_URL}
+    urlFrom: {env: GITFLEET_SECRET_ROBOT_WEBHOOK_URL}
 `),
 	"alerting/templates.yaml": alertDoc("NotifyTemplate", "ops-mail-default", `  channel: ops-mail
   header: "[{{.Status}}] {{.PolicyName}} on {{.Cluster}}"
@@ -259,8 +259,8 @@ func TestAlertingErrors(t *testing.T) {
 		},
 		{
 			name: "channel with two types",
-			files: map[string]string{"alerting/bad.yaml": alertDoc("NotifyChannel", "two", `  wechat: {appID: wx1, appSecret: {env: WX}}
-  sms: {appKey: {env: KEY}, sdkAppID: "1400000000"}
+			files: map[string]string{"alerting/bad.yaml": alertDoc("NotifyChannel", "two", `  wechat: {appID: wx1, appSecret: {env: GITFLEET_SECRET_WX}}
+  sms: {appKey: {env: GITFLEET_SECRET_KEY}, sdkAppID: "1400000000"}
 `)},
 			want: []string{`alerting/bad.yaml:6:11: spec.wechat: a NotifyChannel has one type and sms is already set; declare another NotifyChannel for wechat`},
 		},
@@ -314,7 +314,7 @@ func TestAlertingErrors(t *testing.T) {
 			files: map[string]string{"alerting/bad.yaml": alertDoc("NotifyChannel", "a", "  webhook: {url: \"ftp://hooks.example.com/x\"}\n") +
 				"---\n" + alertDoc("NotifyChannel", "b", "  webhook: {url: \"https://robot:pa55@hooks.example.com/x\"}\n") +
 				"---\n" + alertDoc("NotifyChannel", "c", "  webhook: {url: \"https://oapi.dingtalk.com/robot/send?access_token=abc123\"}\n") +
-				"---\n" + alertDoc("NotifyChannel", "d", "  webhook: {url: \"https://hooks.example.com/x\", urlFrom: {env: HOOK}}\n") +
+				"---\n" + alertDoc("NotifyChannel", "d", "  webhook: {url: \"https://hooks.example.com/x\", urlFrom: {env: GITFLEET_SECRET_HOOK}}\n") +
 				"---\n" + alertDoc("NotifyChannel", "e", "  webhook: {}\n")},
 			want: []string{
 				`alerting/bad.yaml:6:18: spec.webhook.url: "ftp://hooks.example.com/x" is not an http:// or https:// URL`,
@@ -330,9 +330,9 @@ func TestAlertingErrors(t *testing.T) {
     url: https://hooks.example.com/x
     headers:
     - {name: X-Auth-Token, value: s3cr3t}
-    - {name: x-auth-token, valueFrom: {env: TOKEN}}
+    - {name: x-auth-token, valueFrom: {env: GITFLEET_SECRET_TOKEN}}
     - {name: "Bad Header", value: x}
-    - {name: X-Api-Key, value: k, valueFrom: {env: KEY}}
+    - {name: X-Api-Key, value: k, valueFrom: {env: GITFLEET_SECRET_KEY}}
     - {name: X-Empty}
     - {value: orphan}
 `)},

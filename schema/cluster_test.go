@@ -10,7 +10,7 @@ const baremetalHead = "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadat
 
 // master is a valid master machine entry for spec.machines.
 func machine(ip, role string) string {
-	return "  - ip: " + ip + "\n    role: " + role + "\n    password: {env: SSH_PASSWORD}\n"
+	return "  - ip: " + ip + "\n    role: " + role + "\n    password: {env: GITFLEET_SECRET_SSH_PASSWORD}\n"
 }
 
 func TestClusterErrors(t *testing.T) {
@@ -64,10 +64,10 @@ func TestClusterErrors(t *testing.T) {
 		{
 			name: "baremetal without a master, bad machines",
 			file: baremetalHead + "  machines:\n" +
-				"  - ip: 10.1.0.300\n    password: {env: P}\n" +
+				"  - ip: 10.1.0.300\n    password: {env: GITFLEET_SECRET_P}\n" +
 				"  - ip: 10.1.0.2\n    port: 99999\n    username: \"root; rm -rf /\"\n" +
-				"  - ip: 10.1.0.3\n    password: {env: P}\n    privateKey: {file: /keys/id}\n    role: boss\n" +
-				"  - ip: 10.1.0.4\n    password: {env: P}\n    passphrase: {env: K}\n    gpu: true\n    taints:\n    - {key: gpu, effect: NoSchedul}\n",
+				"  - ip: 10.1.0.3\n    password: {env: GITFLEET_SECRET_P}\n    privateKey: {file: keys/id}\n    role: boss\n" +
+				"  - ip: 10.1.0.4\n    password: {env: GITFLEET_SECRET_P}\n    passphrase: {env: GITFLEET_SECRET_K}\n    gpu: true\n    taints:\n    - {key: gpu, effect: NoSchedul}\n",
 			want: []string{
 				`clusters/x.yaml:8:3: spec.machines: a Baremetal cluster needs at least one machine with role: master`,
 				`clusters/x.yaml:8:9: spec.machines[0].ip: "10.1.0.300" is not an IP address (one machine per entry; TKEStack's "a;b" lists are written as separate machines)`,

@@ -61,6 +61,8 @@ type decoder struct {
 	file   string
 	fields map[string]Position
 	errs   ErrorList
+	// refs are the secret references met, by field, for the secret policy.
+	refs map[string]SecretRef
 }
 
 var (
@@ -105,6 +107,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(elem)
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
+		if v.Type() == secretRefType {
+			if d.refs == nil {
+				d.refs = map[string]SecretRef{}
+			}
+			d.refs[path] = v.Interface().(SecretRef)
+		}
 	case reflect.Map:
 		d.decodeMap(n, v, path)
 	case reflect.Slice:

@@ -70,6 +70,9 @@ type Repo struct {
 
 	// misversioned are the documents read despite an unsupported apiVersion.
 	misversioned spans
+	// secretRefs are the secret references of the repository's files, for the secret
+	// policy (LoadOptions.Secrets).
+	secretRefs []foundSecretRef
 }
 
 // add files a decoded object under its kind.

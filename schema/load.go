@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
@@ -22,9 +24,28 @@ var fleetMarker = []byte("gitfleet")
 // statusDir is written only by gitfleet; its files are never read back as configuration.
 const statusDir = "status"
 
-// Load reads every fleet file of a repository tree, fills in defaults and validates the
-// result. The error, when not nil, is an ErrorList with every problem found.
+// LoadOptions say what the operator allows a repository; the zero value is not useful,
+// start from DefaultLoadOptions.
+type LoadOptions struct {
+	// Secrets are the secrets the repository may refer to; a reference to any other is a
+	// problem at its field.
+	Secrets SecretPolicy
+}
+
+// DefaultLoadOptions allow the repository only what an operator who said nothing would
+// expect (DefaultSecretPolicy).
+func DefaultLoadOptions() LoadOptions {
+	return LoadOptions{Secrets: DefaultSecretPolicy()}
+}
+
+// Load reads a repository with DefaultLoadOptions; see LoadWithOptions.
 func Load(ctx context.Context, fsys fs.FS) (*Repo, error) {
+	return LoadWithOptions(ctx, fsys, DefaultLoadOptions())
+}
+
+// LoadWithOptions reads every fleet file of a repository tree, fills in defaults and
+// validates the result. The error, when not nil, is an ErrorList with every problem found.
+func LoadWithOptions(ctx context.Context, fsys fs.FS, opts LoadOptions) (*Repo, error) {
 	repo := &Repo{}
 	var errs ErrorList
 	ignore, err := readIgnoreFile(fsys)
@@ -60,7 +81,9 @@ func Load(ctx context.Context, fsys fs.FS) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	errs = append(errs, repo.misversioned.drop(withoutRepeats(errs, repo.finish(fsys)))...)
+	validated := repo.finish(fsys)
+	validated = append(validated, checkSecretPolicy(repo.secretRefs, opts.Secrets)...)
+	errs = append(errs, repo.misversioned.drop(withoutRepeats(errs, validated))...)
 	if err := errs.errOrNil(); err != nil {
 		return repo, err
 	}
@@ -117,26 +140,31 @@ func (r *Repo) loadDocument(file string, n *yaml.Node) ErrorList {
 	if !known {
 		return ErrorList{{Position: docPos, Field: "kind", Message: unknownName("kind", tm.Kind, sortedKeys(kinds))}}
 	}
+	target := newObject()
+	d := &decoder{file: file, fields: map[string]Position{}}
+	v := reflect.ValueOf(target).Elem()
+	d.decode(n, v, "")
+	origin := Origin{File: file, fields: d.fields, doc: docPos}
+	v.FieldByName("Origin").Set(reflect.ValueOf(origin))
+	if _, isAddon := target.(*Addon); !isAddon {
+		// An Addon's references name Secrets its pods read in the member cluster, never
+		// anything of the gitfleet process (see checkSecretPolicy).
+		for _, field := range slices.Sorted(maps.Keys(d.refs)) {
+			r.secretRefs = append(r.secretRefs, foundSecretRef{origin: origin, field: field, ref: d.refs[field]})
+		}
+	}
+	_, isFleet := target.(*Fleet)
 	if tm.APIVersion != APIVersion {
 		// One error, at the cause. The object is still read, so that what refers to it
 		// (an App to its Cluster, a quota to its cluster) does not fail as well; what
 		// is wrong inside it would be read against the wrong version and is not shown.
 		r.misversioned = append(r.misversioned, docSpan(file, n))
-		d := &decoder{file: file, fields: map[string]Position{}}
-		target := newObject()
-		d.decode(n, reflect.ValueOf(target).Elem(), "")
-		reflect.ValueOf(target).Elem().FieldByName("Origin").Set(reflect.ValueOf(Origin{File: file, fields: d.fields, doc: docPos}))
-		if _, isFleet := target.(*Fleet); !isFleet || r.Fleet == nil {
+		if !isFleet || r.Fleet == nil {
 			r.add(target)
 		}
 		return ErrorList{{Position: docPos, Field: "apiVersion", Message: fmt.Sprintf("unsupported apiVersion %q; this gitfleet reads %s", tm.APIVersion, APIVersion)}}
 	}
-	target := newObject()
-	d := &decoder{file: file, fields: map[string]Position{}}
-	v := reflect.ValueOf(target).Elem()
-	d.decode(n, v, "")
-	v.FieldByName("Origin").Set(reflect.ValueOf(Origin{File: file, fields: d.fields, doc: docPos}))
-	if _, isFleet := target.(*Fleet); isFleet && r.Fleet != nil {
+	if isFleet && r.Fleet != nil {
 		d.errs = append(d.errs, &FieldError{Position: docPos, Field: "kind", Message: fmt.Sprintf("a repository has one Fleet; another is declared at %s", r.Fleet.Origin.Pos(""))})
 		return d.errs
 	}

@@ -16,6 +16,7 @@ import (
 
 	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/render"
+	"gitfleet.dev/gitfleet/schema"
 )
 
 type applyOptions struct {
@@ -30,6 +31,7 @@ type applyOptions struct {
 	allowMassPrune bool
 	verbose        bool
 	management     managementFlags
+	secrets        secretFlags
 }
 
 func newApplyCommand() *cobra.Command {
@@ -67,6 +69,8 @@ something failed or is not healthy yet, 2 when nothing could be applied.`,
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "write structured logs to stderr")
 	o.management.add(f, "none: alerting routes that need a Secret copied are reported, not applied")
 	o.management.addSecretsNamespace(f)
+	o.secrets.addPolicy(f)
+	o.secrets.addDir(f)
 	return cmd
 }
 
@@ -76,7 +80,11 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	if o.kubeconfig == "" {
 		return fmt.Errorf("no kubeconfig: pass --kubeconfig FILE or set KUBECONFIG")
 	}
-	snap, repo, err := loadRepo(ctx, o.repo, o.revision, stderr)
+	policy, err := o.secrets.policy(o.management.namespace, true)
+	if err != nil {
+		return err
+	}
+	snap, repo, err := loadRepo(ctx, o.repo, o.revision, schema.LoadOptions{Secrets: policy}, stderr)
 	if err != nil {
 		return err
 	}
@@ -97,6 +105,7 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	opts.HealthTimeout = o.healthTimeout
 	opts.PruneGuard.AllowMassPrune = o.allowMassPrune
 	opts.Log = newLogger(stderr, o.verbose)
+	opts.SecretPolicy = policy
 	if opts.Secrets, err = o.management.optionalSecrets(); err != nil {
 		return err
 	}

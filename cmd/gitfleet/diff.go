@@ -15,6 +15,7 @@ type diffOptions struct {
 	cluster    string
 	kubeconfig string
 	output     string
+	secrets    secretFlags
 }
 
 func newDiffCommand() *cobra.Command {
@@ -44,6 +45,8 @@ comparison could not be made.`,
 	f.StringVar(&o.cluster, "cluster", "", "the cluster to compare (required)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with the cluster's context (default $KUBECONFIG)")
 	f.StringVarP(&o.output, "output", "o", o.output, "report format: text or json")
+	o.secrets.addPolicy(f)
+	o.secrets.addNamespace(f)
 	return cmd
 }
 
@@ -69,6 +72,9 @@ func runDiff(cmd *cobra.Command, o diffOptions) error {
 	}
 	opts := plan.DefaultOptions()
 	opts.Live = conn
+	if opts.Load.Secrets, err = o.secrets.policy(o.secrets.namespace, false); err != nil {
+		return err
+	}
 	opts.Clusters = []string{o.cluster}
 	// The repository against itself: nothing changes between the renders, so every
 	// difference the dry run finds is the cluster's.

@@ -15,8 +15,8 @@ import (
 
 	"gitfleet.dev/gitfleet/reconciler/machines"
 	"gitfleet.dev/gitfleet/reconciler/machines/sshrun"
-	"gitfleet.dev/gitfleet/reconciler/notify"
 	"gitfleet.dev/gitfleet/reconciler/status"
+	"gitfleet.dev/gitfleet/schema"
 )
 
 type machinesCheckOptions struct {
@@ -28,6 +28,7 @@ type machinesCheckOptions struct {
 	dialTimeout           time.Duration
 	commandTimeout        time.Duration
 	management            managementFlags
+	secrets               secretFlags
 	verbose, showAllCheck bool
 }
 
@@ -69,8 +70,9 @@ or password-less sudo. Each failed check says what was seen and how to fix it.
 Host keys are checked against --known-hosts; an unknown or changed key is refused and its
 SHA256 fingerprint printed, to compare with the machine's own before adding it. The SSH
 password, privateKey and passphrase of each machine are references: environment
-variables and files are read here; Kubernetes Secrets are read from the cluster of
---management-kubeconfig. gitfleet runs only its own fixed commands on the machines.
+variables (starting with GITFLEET_SECRET_ or a --secret-env-prefix) and files (inside
+--secrets-dir) are read here; Kubernetes Secrets are read from the cluster of
+--management-kubeconfig, in --secrets-namespace or a --secret-namespaces one. gitfleet runs only its own fixed commands on the machines.
 
 Machines are checked in parallel (--concurrency); one that is down costs its own
 --dial-timeout and does not hold up the others. Exit status: 0 when no check failed,
@@ -90,6 +92,8 @@ Machines are checked in parallel (--concurrency); one that is down costs its own
 	f.DurationVar(&o.commandTimeout, "command-timeout", o.commandTimeout, "time one command may run on a machine")
 	o.management.add(f, "none: a machine whose credentials are a Kubernetes Secret reference is reported as not reached")
 	o.management.addSecretsNamespace(f)
+	o.secrets.addPolicy(f)
+	o.secrets.addDir(f)
 	f.BoolVar(&o.showAllCheck, "all", false, "list every check in the table, passed ones too")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "write structured logs to stderr")
 	return cmd
@@ -107,7 +111,11 @@ func runMachinesCheck(cmd *cobra.Command, o machinesCheckOptions) error {
 	if o.output != "table" && o.output != "json" {
 		return fmt.Errorf("-o %q: use table or json", o.output)
 	}
-	_, repo, err := loadRepo(ctx, o.repo, o.revision, stderr)
+	policy, err := o.secrets.policy(o.management.namespace, true)
+	if err != nil {
+		return err
+	}
+	_, repo, err := loadRepo(ctx, o.repo, o.revision, schema.LoadOptions{Secrets: policy}, stderr)
 	if err != nil {
 		return err
 	}
@@ -131,7 +139,7 @@ func runMachinesCheck(cmd *cobra.Command, o machinesCheckOptions) error {
 	if err != nil {
 		return err
 	}
-	opts.Secrets = notify.EnvFileResolver(secrets)
+	opts.Secrets = o.secrets.resolver(policy, secrets)
 	if isTerminal(stderr) {
 		var mu sync.Mutex
 		start, done := time.Now(), 0

@@ -61,6 +61,12 @@ func scriptedMachine(t *testing.T, ip, probe string) *sshtest.Server {
 // at the addresses (the first is the master).
 func machinesRepo(t *testing.T, addrs ...string) string {
 	t.Helper()
+	return machinesRepoWith(t, "{env: GITFLEET_SECRET_TEST_MACHINE_PASSWORD}", addrs...)
+}
+
+// machinesRepoWith is machinesRepo with the machines' password reference.
+func machinesRepoWith(t *testing.T, password string, addrs ...string) string {
+	t.Helper()
 	dir := t.TempDir()
 	var ms strings.Builder
 	for i, a := range addrs {
@@ -69,7 +75,7 @@ func machinesRepo(t *testing.T, addrs ...string) string {
 		if i == 0 {
 			role = "master"
 		}
-		fmt.Fprintf(&ms, "  - {ip: %s, port: %s, role: %s, password: {env: GITFLEET_TEST_MACHINE_PASSWORD}}\n", host, port, role)
+		fmt.Fprintf(&ms, "  - {ip: %s, port: %s, role: %s, password: %s}\n", host, port, role, password)
 	}
 	files := map[string]string{
 		"fleet.yaml":           "apiVersion: gitfleet.dev/v1alpha1\nkind: Fleet\nmetadata:\n  name: machines\n",
@@ -91,7 +97,7 @@ func machinesRepo(t *testing.T, addrs ...string) string {
 // lists both, each failure with what was seen and its fix, and the exit status is 1;
 // -o json carries every check of both.
 func TestMachinesCheck(t *testing.T) {
-	t.Setenv("GITFLEET_TEST_MACHINE_PASSWORD", "pw")
+	t.Setenv("GITFLEET_SECRET_TEST_MACHINE_PASSWORD", "pw")
 	healthy := scriptedMachine(t, "127.0.0.2", probeReply(nil))
 	failing := scriptedMachine(t, "127.0.0.3", probeReply(map[string]string{
 		"cpus":    "2",
@@ -155,7 +161,7 @@ func TestMachinesCheck(t *testing.T) {
 // TestMachinesCheckUnknownHost: a machine missing from known_hosts is refused before any
 // command runs, and the output gives the fingerprint to compare.
 func TestMachinesCheckUnknownHost(t *testing.T) {
-	t.Setenv("GITFLEET_TEST_MACHINE_PASSWORD", "pw")
+	t.Setenv("GITFLEET_SECRET_TEST_MACHINE_PASSWORD", "pw")
 	srv := scriptedMachine(t, "127.0.0.1", probeReply(nil))
 	repo := machinesRepo(t, srv.Addr)
 	code, stdout, stderr := gitfleet(t, "machines", "check", "--repo", repo, "--known-hosts", sshtest.WriteKnownHosts(t))
@@ -165,5 +171,50 @@ func TestMachinesCheckUnknownHost(t *testing.T) {
 	}
 	if len(srv.Commands()) != 0 {
 		t.Errorf("commands ran on a machine whose host key is unknown: %d", len(srv.Commands()))
+	}
+}
+
+// TestMachinesCheckSecretsDir: a password file is read inside --secrets-dir only. Without
+// the flag the repository is refused before any machine is reached, naming the field; a
+// symlink in the directory pointing outside it is refused when read, and its target's
+// content never reaches the machine or the output.
+func TestMachinesCheckSecretsDir(t *testing.T) {
+	srv := scriptedMachine(t, "127.0.0.1", probeReply(nil))
+	repo := machinesRepoWith(t, "{file: ssh/password}", srv.Addr)
+	knownHosts := sshtest.WriteKnownHosts(t, sshtest.KnownHostsLine(srv.Addr, srv.HostKey.PublicKey()))
+	secrets := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(secrets, "ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(secrets, "ssh", "password"), []byte("pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	code, stdout, stderr := gitfleet(t, "machines", "check", "--repo", repo, "--known-hosts", knownHosts)
+	want := `clusters/gz-dev.yaml:10:65: spec.machines[0].password.file: "ssh/password" is not an allowed file: gitfleet reads file references only inside a directory the operator gives with --secrets-dir, and none was given`
+	if code != 1 || !strings.Contains(stderr, want) || len(srv.Commands()) != 0 {
+		t.Errorf("without --secrets-dir: exit %d, %d commands run\n%s%s\nwant exit 1 and %s", code, len(srv.Commands()), stdout, stderr, want)
+	}
+
+	code, stdout, stderr = gitfleet(t, "machines", "check", "--repo", repo, "--known-hosts", knownHosts, "--secrets-dir", secrets)
+	if code != 0 {
+		t.Errorf("with --secrets-dir: exit %d, want 0\n%s%s", code, stdout, stderr)
+	}
+
+	outside := filepath.Join(t.TempDir(), "host-secret")
+	if err := os.WriteFile(outside, []byte("host-only"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	escape := t.TempDir()
+	if err := os.Symlink(filepath.Dir(outside), filepath.Join(escape, "ssh")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(filepath.Dir(outside), "password")); err != nil {
+		t.Fatal(err)
+	}
+	before := len(srv.Commands())
+	code, stdout, stderr = gitfleet(t, "machines", "check", "--repo", repo, "--known-hosts", knownHosts, "--secrets-dir", escape)
+	if code != 1 || !strings.Contains(stdout+stderr, "path escapes from parent") || strings.Contains(stdout+stderr, "host-only") || len(srv.Commands()) != before {
+		t.Errorf("a symlink leaving --secrets-dir: exit %d, %d commands run\n%s%s\nwant exit 1, refused before connecting", code, len(srv.Commands())-before, stdout, stderr)
 	}
 }

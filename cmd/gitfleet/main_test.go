@@ -186,3 +186,42 @@ func TestApplyNeedsKubeconfig(t *testing.T) {
 		t.Errorf("apply without kubeconfig: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestValidateRefusesHostSecrets: a repository naming a file of the host (/etc/shadow) or
+// a variable of the process (HOME) as a password does not validate, each problem with its
+// file, line and field and how the operator would allow it; the operator's flags allow
+// what they name.
+func TestValidateRefusesHostSecrets(t *testing.T) {
+	repo := exampleRepo(t)
+	user := func(ref string) map[string]string {
+		return map[string]string{"access/hostile.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: User\nmetadata:\n  name: mallory\nspec:\n  displayName: Mallory\n  email: mallory@example.com\n  initialPassword: " + ref + "\n"}
+	}
+	for _, tc := range []struct {
+		name, ref string
+		flags     []string
+		code      int
+		want      string
+	}{
+		{name: "a file of the host", ref: "{file: /etc/shadow}", code: 1,
+			want: `access/hostile.yaml:8:27: spec.initialPassword.file: "/etc/shadow" is not an allowed file: a file reference is a path relative to the operator's --secrets-dir, with no leading / and no ..` + "\n1 problem(s)\n"},
+		{name: "a variable of the process", ref: "{env: HOME}", code: 1,
+			want: `access/hostile.yaml:8:26: spec.initialPassword.env: "HOME" is not an allowed variable: gitfleet reads only variables starting with GITFLEET_SECRET_; the operator can allow more with --secret-env-prefix` + "\n1 problem(s)\n"},
+		{name: "a Secret of another namespace", ref: "{secret: {namespace: kube-system, name: token, key: token}}", code: 1,
+			want: `access/hostile.yaml:8:41: spec.initialPassword.secret.namespace: "kube-system" is not an allowed namespace: gitfleet reads only Secrets in gitfleet-system; the operator can allow more with --secret-namespaces` + "\n1 problem(s)\n"},
+		{name: "a namespace the operator allows", ref: "{secret: {namespace: mail, name: smtp, key: password}}", flags: []string{"--secret-namespaces", "mail"}, code: 0, want: "is valid"},
+		{name: "a prefix the operator allows", ref: "{env: MALLORY_PASSWORD}", flags: []string{"--secret-env-prefix", "MALLORY_"}, code: 0, want: "is valid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := repo.Write(user(tc.ref)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := repo.Commit(tc.name); err != nil {
+				t.Fatal(err)
+			}
+			code, out, stderr := gitfleet(t, append([]string{"validate", repo.Dir}, tc.flags...)...)
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Errorf("validate: exit %d, output %q %s; want exit %d, %q", code, out, stderr, tc.code, tc.want)
+			}
+		})
+	}
+}

@@ -21,6 +21,7 @@ type planOptions struct {
 	kubeconfig string
 	clusters   []string
 	maxBytes   int
+	secrets    secretFlags
 }
 
 func newPlanCommand() *cobra.Command {
@@ -66,6 +67,8 @@ made (an unreadable revision, a cluster that --live could not reach).`,
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with one context per cluster, for --live (default $KUBECONFIG)")
 	f.StringSliceVar(&o.clusters, "cluster", nil, "plan only these clusters (repeat or comma-separate)")
 	f.IntVar(&o.maxBytes, "max-bytes", o.maxBytes, "largest markdown report; GitHub refuses comments over 65536 characters")
+	o.secrets.addPolicy(f)
+	o.secrets.addNamespace(f)
 	return cmd
 }
 
@@ -78,6 +81,11 @@ func runPlan(cmd *cobra.Command, o planOptions) error {
 	}
 	opts := plan.DefaultOptions()
 	opts.Clusters = o.clusters
+	policy, err := o.secrets.policy(o.secrets.namespace, false)
+	if err != nil {
+		return err
+	}
+	opts.Load.Secrets = policy
 	if o.live {
 		conn, err := liveConnector(o.kubeconfig)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"gitfleet.dev/gitfleet/render"
+	"gitfleet.dev/gitfleet/schema"
 )
 
 type renderOptions struct {
@@ -18,6 +19,7 @@ type renderOptions struct {
 	clusters  []string
 	apps      []string
 	outputDir string
+	secrets   secretFlags
 }
 
 func newRenderCommand() *cobra.Command {
@@ -45,12 +47,18 @@ are still printed, and the exit status is 1.`,
 	cmd.Flags().StringSliceVar(&o.clusters, "cluster", nil, "render only these clusters (repeat or comma-separate)")
 	cmd.Flags().StringSliceVar(&o.apps, "app", nil, "render only these apps (repeat or comma-separate)")
 	cmd.Flags().StringVarP(&o.outputDir, "output-dir", "o", "", "write one file per object under this directory instead of printing")
+	o.secrets.addPolicy(cmd.Flags())
+	o.secrets.addNamespace(cmd.Flags())
 	return cmd
 }
 
 func runRender(cmd *cobra.Command, dir string, o renderOptions) error {
 	ctx := cmd.Context()
-	snap, repo, err := loadRepo(ctx, dir, o.revision, cmd.ErrOrStderr())
+	policy, err := o.secrets.policy(o.secrets.namespace, false)
+	if err != nil {
+		return err
+	}
+	snap, repo, err := loadRepo(ctx, dir, o.revision, schema.LoadOptions{Secrets: policy}, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ type serveOptions struct {
 	kubeconfig                              string
 	rateLimit                               rateLimitFlags
 	management                              managementFlags
+	secrets                                 secretFlags
 	webhookSecretEnv                        string
 	interval                                time.Duration
 	noStatus                                bool
@@ -73,6 +74,8 @@ it only on a trusted network. Push webhooks are verified with the secret in
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with one context per member cluster")
 	o.rateLimit.add(f)
 	o.management.add(f, "in-cluster")
+	o.secrets.addPolicy(f)
+	o.secrets.addDir(f)
 	f.StringVar(&o.webhookSecretEnv, "webhook-secret-env", "", "environment variable holding the push webhook secret")
 	f.DurationVar(&o.interval, "interval", 0, "fetch interval (default: the Fleet's spec.interval)")
 	f.BoolVar(&o.noStatus, "no-status-commits", false, "do not commit status to the repository")
@@ -124,11 +127,16 @@ func runServe(ctx context.Context, o serveOptions) error {
 		return serveOnce(ctx, o, src, conn, log)
 	}
 	o.management.namespace = o.server.LeaderElectionNamespace
+	policy, err := o.secrets.policy(o.management.namespace, true)
+	if err != nil {
+		return err
+	}
 	management, err := o.management.config()
 	if err != nil {
 		return err
 	}
 	apply := reconciler.DefaultApplyOptions()
+	apply.SecretPolicy = policy
 	apply.PruneGuard.AllowMassPrune = o.allowMassPrune
 	apply.HealthTimeout = 0 // the Fleet's spec.healthTimeout
 	apply.Log = log
@@ -138,11 +146,12 @@ func runServe(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	apply.Secrets = secrets
+	resolver := o.secrets.resolver(policy, secrets)
 	o.server.Loop = reconciler.LoopOptions{
 		Source: src, Connector: conn, Apply: apply, Interval: o.interval,
 		WatchDrift: true,
 		Notify: func(ctx context.Context, repo *schema.Repo, d reconciler.DriftReport) {
-			n := notify.New(repo, notify.EnvFileResolver(secrets), notify.Options{Log: log, ExternalURL: o.repoURL})
+			n := notify.New(repo, resolver, notify.Options{Log: log, ExternalURL: o.repoURL})
 			err := n.Drift(ctx, []notify.Drift{{Cluster: d.Cluster, App: d.App, Object: d.Object, Change: d.Change, Action: d.Action, By: d.By, Revision: d.Revision, At: d.At, Resolved: d.Resolved, Since: d.Since}})
 			if err != nil {
 				log.Error(err, "drift notification failed", "cluster", d.Cluster, "object", d.Object)
@@ -161,7 +170,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 		o.server.Fence = reconciler.NewLeaderFence(o.server.Leader.RenewDeadline)
 		machinesConn = o.server.Fence.Connector(conn)
 	}
-	if o.server.Loop.Machines, err = o.machineKeeper(machinesConn, secrets, log); err != nil {
+	if o.server.Loop.Machines, err = o.machineKeeper(machinesConn, resolver, log); err != nil {
 		return err
 	}
 	if o.webhookSecretEnv != "" {
@@ -207,11 +216,14 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 	}
 	o.management.namespace = o.server.LeaderElectionNamespace
 	var err error
+	if apply.SecretPolicy, err = o.secrets.policy(o.management.namespace, true); err != nil {
+		return err
+	}
 	if apply.Secrets, err = o.management.optionalSecrets(); err != nil {
 		return err
 	}
 	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true}
-	if loopOpts.Machines, err = o.machineKeeper(conn, apply.Secrets, log); err != nil {
+	if loopOpts.Machines, err = o.machineKeeper(conn, o.secrets.resolver(apply.SecretPolicy, apply.Secrets), log); err != nil {
 		return err
 	}
 	if !o.noStatus {
@@ -230,7 +242,7 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 // machineKeeper checks the machines of Baremetal clusters and keeps their Nodes' labels
 // and taints, when --machines-known-hosts is given (host keys are never trusted on first
 // use, so without it there is nothing to check them against).
-func (o serveOptions) machineKeeper(conn reconciler.Connector, secrets reconciler.SecretReader, log logr.Logger) (*machines.Keeper, error) {
+func (o serveOptions) machineKeeper(conn reconciler.Connector, secrets notify.SecretResolver, log logr.Logger) (*machines.Keeper, error) {
 	if o.machinesKnownHosts == "" {
 		return nil, nil
 	}
@@ -239,7 +251,7 @@ func (o serveOptions) machineKeeper(conn reconciler.Connector, secrets reconcile
 		return nil, err
 	}
 	k := machines.DefaultKeeperOptions()
-	k.Check.KnownHosts, k.Check.Secrets, k.Check.Log = hosts, notify.EnvFileResolver(secrets), log
+	k.Check.KnownHosts, k.Check.Secrets, k.Check.Log = hosts, secrets, log
 	k.Interval, k.FieldManager, k.RESTConfig, k.Log = o.machinesInterval, reconciler.FieldManager, conn.RESTConfig, log
 	return machines.NewKeeper(k), nil
 }

@@ -18,6 +18,7 @@ type validateOptions struct {
 	revision string
 	previous string
 	output   string
+	secrets  secretFlags
 }
 
 func newValidateCommand() *cobra.Command {
@@ -51,6 +52,8 @@ read.`,
 	cmd.Flags().StringVar(&o.revision, "revision", "", "git revision to check (default HEAD; ignored for a plain directory)")
 	cmd.Flags().StringVar(&o.previous, "previous", "", "git revision to check version upgrades against (a pull request's base)")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	o.secrets.addPolicy(cmd.Flags())
+	o.secrets.addNamespace(cmd.Flags())
 	return cmd
 }
 
@@ -62,7 +65,11 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 	if err != nil {
 		return err
 	}
-	repo, list, err := checkRepo(cmd.Context(), dir, snap, o.previous)
+	policy, err := o.secrets.policy(o.secrets.namespace, false)
+	if err != nil {
+		return err
+	}
+	repo, list, err := checkRepo(cmd.Context(), dir, snap, o.previous, schema.LoadOptions{Secrets: policy})
 	if err != nil {
 		return err
 	}
@@ -99,8 +106,8 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 // checkRepo loads, validates and render-checks a snapshot, and checks version upgrades
 // against a previous revision when one is given. Problems are returned as a list; err is
 // for a repository that cannot be read at all.
-func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previous string) (*schema.Repo, schema.ErrorList, error) {
-	repo, err := schema.Load(ctx, snap.FS)
+func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previous string, opts schema.LoadOptions) (*schema.Repo, schema.ErrorList, error) {
+	repo, err := schema.LoadWithOptions(ctx, snap.FS, opts)
 	if err == nil {
 		// Clusters without a declared capacity are checked against what their machines
 		// have, as the last machine checks recorded it in the status files.
@@ -124,7 +131,7 @@ func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previ
 		if err != nil {
 			return nil, nil, err
 		}
-		prevRepo, err := schema.Load(ctx, prevSnap.FS)
+		prevRepo, err := schema.LoadWithOptions(ctx, prevSnap.FS, opts)
 		if err != nil && schema.AsErrorList(err) == nil {
 			return nil, nil, fmt.Errorf("loading %s at %s: %w", dir, previous, err)
 		}

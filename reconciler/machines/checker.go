@@ -17,7 +17,10 @@ import (
 	"gitfleet.dev/gitfleet/schema"
 )
 
-// SecretResolver reads what a SecretRef points at (notify.EnvFileResolver is one).
+// SecretResolver reads what a SecretRef points at (notify.EnvFileResolver is one). The
+// machines' passwords and keys are sent to hosts the repository lists, so the resolver
+// must refuse what the operator did not allow (schema.SecretPolicy); the checker trusts
+// it to, and reports its refusal as the machine's *SecretError.
 type SecretResolver interface {
 	Resolve(ctx context.Context, ref *schema.SecretRef) ([]byte, error)
 }

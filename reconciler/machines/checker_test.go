@@ -44,7 +44,7 @@ func machineAt(t *testing.T, addr string) schema.Machine {
 		t.Fatal(err)
 	}
 	p, _ := strconv.Atoi(port)
-	return schema.Machine{IP: host, Port: p, Username: "root", Role: schema.RoleWorker, Password: &schema.SecretRef{Env: "GITFLEET_TEST_SSH_PASSWORD"}}
+	return schema.Machine{IP: host, Port: p, Username: "root", Role: schema.RoleWorker, Password: &schema.SecretRef{Env: "GITFLEET_SECRET_TEST_SSH_PASSWORD"}}
 }
 
 func runOptions(t *testing.T, knownHosts ...string) Options {
@@ -55,7 +55,7 @@ func runOptions(t *testing.T, knownHosts ...string) Options {
 	}
 	o := DefaultOptions()
 	o.KnownHosts = hosts
-	o.Secrets = notify.EnvFileResolver(nil)
+	o.Secrets = notify.EnvFileResolver(notify.DefaultEnvFileOptions())
 	o.DialTimeout, o.CommandTimeout = 5*time.Second, 5*time.Second
 	return o
 }
@@ -73,7 +73,7 @@ func failedIDs(r MachineResult) []string {
 // TestRunReportsEveryFailure: a machine with too few cores, swap on and SELinux
 // enforcing is reported with all three failures, each with what was seen and a fix.
 func TestRunReportsEveryFailure(t *testing.T) {
-	t.Setenv("GITFLEET_TEST_SSH_PASSWORD", "pw")
+	t.Setenv("GITFLEET_SECRET_TEST_SSH_PASSWORD", "pw")
 	srv := cannedMachine(t, "pw", probeOutput(map[string]string{
 		"cpus":    "2",
 		"swaps":   "Filename Type Size Used Priority\n/swapfile file 2097148 0 -2",
@@ -109,7 +109,7 @@ func TestRunReportsEveryFailure(t *testing.T) {
 // hangs are reported (timeouts, with a fix) only after both healthy machines were
 // finished: they never held the others up.
 func TestRunUnreachableDoesNotDelay(t *testing.T) {
-	t.Setenv("GITFLEET_TEST_SSH_PASSWORD", "pw")
+	t.Setenv("GITFLEET_SECRET_TEST_SSH_PASSWORD", "pw")
 	good1 := cannedMachine(t, "pw", probeOutput(nil), false)
 	good2 := cannedMachine(t, "pw", probeOutput(nil), false)
 	hung := cannedMachine(t, "pw", "", true)
@@ -160,15 +160,19 @@ func TestRunUnreachableDoesNotDelay(t *testing.T) {
 // key read from a file reference, reports this machine's own facts.
 func TestRunOpenSSH(t *testing.T) {
 	srv := sshtest.StartOpenSSH(t)
-	keyFile := filepath.Join(t.TempDir(), "id_ed25519")
-	if err := os.WriteFile(keyFile, srv.PrivateKey, 0o600); err != nil {
+	secretsDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(secretsDir, "id_ed25519"), srv.PrivateKey, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	m := machineAt(t, srv.Addr)
-	m.Username, m.Password, m.PrivateKey = srv.User, nil, &schema.SecretRef{File: keyFile}
+	m.Username, m.Password, m.PrivateKey = srv.User, nil, &schema.SecretRef{File: "id_ed25519"}
 	c := testCluster("gz-dev")
 	c.Spec.Machines = []schema.Machine{m}
-	results, err := Run(context.Background(), []Target{{Cluster: c, Machine: m}}, runOptions(t, sshtest.KnownHostsLine(srv.Addr, srv.HostKey)))
+	opts := runOptions(t, sshtest.KnownHostsLine(srv.Addr, srv.HostKey))
+	resolver := notify.DefaultEnvFileOptions()
+	resolver.Dir = secretsDir
+	opts.Secrets = notify.EnvFileResolver(resolver)
+	results, err := Run(context.Background(), []Target{{Cluster: c, Machine: m}}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +201,7 @@ func TestRunOpenSSH(t *testing.T) {
 // failure (naming the field), not the run's.
 func TestRunMissingSecret(t *testing.T) {
 	c := testCluster("gz-dev")
-	m := schema.Machine{IP: "127.0.0.1", Port: 1, Password: &schema.SecretRef{Env: "GITFLEET_TEST_UNSET_VARIABLE"}}
+	m := schema.Machine{IP: "127.0.0.1", Port: 1, Password: &schema.SecretRef{Env: "GITFLEET_SECRET_TEST_UNSET_VARIABLE"}}
 	results, err := Run(t.Context(), []Target{{Cluster: c, Machine: m}}, runOptions(t))
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 // TestKeeperDue: every cluster with machines is due at first, none right after a pass,
 // a cluster whose machines changed at once, and all of them again after the interval.
 func TestKeeperDue(t *testing.T) {
-	machine := schema.Machine{IP: "127.0.0.1", Port: 1, Password: &schema.SecretRef{Env: "GITFLEET_TEST_UNSET_VARIABLE"}}
+	machine := schema.Machine{IP: "127.0.0.1", Port: 1, Password: &schema.SecretRef{Env: "GITFLEET_SECRET_TEST_UNSET_VARIABLE"}}
 	a := testCluster("a", func(c *schema.Cluster) { c.Spec.Machines = []schema.Machine{machine} })
 	b := testCluster("b", func(c *schema.Cluster) { c.Spec.Machines = []schema.Machine{machine} })
 	imported := testCluster("imported", func(c *schema.Cluster) { c.Spec.Type = schema.ClusterImported })

@@ -146,4 +146,10 @@
 // and Kubernetes Secrets through a function the caller supplies; without one a `secret`
 // reference fails its channel with an error naming the Secret and key. A trailing line
 // break of a value is dropped (files written with echo end with one).
+//
+// The repository's authors are not the operator, and a channel sends what it reads to a
+// host the repository names. EnvFileResolver therefore reads only what the operator's
+// schema.SecretPolicy allows: variables with an allowed prefix, files inside the secrets
+// directory (opened through os.Root, so no .. or symlink leaves it), Secrets in allowed
+// namespaces. Anything else fails its channel with a *schema.SecretNotAllowedError.
 package notify

@@ -56,4 +56,4 @@ func (e *SecretError) Unwrap() error { return e.Err }
 
 // ErrNoSecretReader is the cause of a SecretError for a `secret` reference when the
 // resolver was built without a way to read Kubernetes Secrets.
-var ErrNoSecretReader = errors.New("no reader for Kubernetes Secrets is configured: give EnvFileResolver one, or refer to the value with env or file")
+var ErrNoSecretReader = errors.New("no reader for Kubernetes Secrets is configured: give EnvFileResolver one (EnvFileOptions.Secrets), or refer to the value with env or file")

@@ -99,10 +99,10 @@ type Notifier struct {
 }
 
 // New returns a Notifier for the repository's drift notifications. A nil secrets resolves
-// env and file references only.
+// what DefaultEnvFileOptions allow: env references with the default prefix only.
 func New(repo *schema.Repo, secrets SecretResolver, opts Options) *Notifier {
 	if secrets == nil {
-		secrets = EnvFileResolver(nil)
+		secrets = EnvFileResolver(DefaultEnvFileOptions())
 	}
 	client := opts.HTTPClient
 	if client == nil {

@@ -60,7 +60,7 @@ func (f fleet) load(t *testing.T) *schema.Repo {
 		"businesses/shop/namespaces/shop-prod.yaml": doc("Namespace", "shop-prod", "  business: shop\n  cluster: dev\n"),
 		"alerting/channels.yaml": doc("NotifyChannel", "hook", f.hook) + "---\n" +
 			doc("NotifyChannel", "mail", f.mail) + "---\n" +
-			doc("NotifyChannel", "sms", "  sms:\n    appKey: {env: SMS_APP_KEY}\n    sdkAppID: \"1400000000\"\n"),
+			doc("NotifyChannel", "sms", "  sms:\n    appKey: {env: GITFLEET_SECRET_SMS_APP_KEY}\n    sdkAppID: \"1400000000\"\n"),
 		"alerting/templates.yaml": doc("NotifyTemplate", "hook-text", `  channel: hook
   header: "[{{.Status}}] {{.PolicyName}} on {{.Cluster}}"
   body: "{{.WorkloadKind}} {{.Namespace}}/{{.Workload}} of business {{.Business}} was {{.Value}} at {{.StartsAt}}"
@@ -92,7 +92,7 @@ func hookSpec(url string) string {
     headers:
     - {name: X-Team, value: ops}
     - name: Authorization
-      valueFrom: {env: GITFLEET_TEST_HOOK_TOKEN}
+      valueFrom: {env: GITFLEET_SECRET_TEST_HOOK_TOKEN}
 `, url)
 }
 
@@ -108,15 +108,18 @@ func mailSpec(port int, tls bool, password string) string {
 `, password, port, tls)
 }
 
-// passwordFile writes the SMTP password to a file, with the trailing newline that echo
-// leaves, and returns its reference.
-func passwordFile(t *testing.T, password string) string {
+// passwordFile writes the SMTP password to a file of a secrets directory, with the
+// trailing newline that echo leaves, and returns its reference and a resolver reading in
+// that directory.
+func passwordFile(t *testing.T, password string) (string, SecretResolver) {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "smtp-password")
-	if err := os.WriteFile(p, []byte(password+"\n"), 0o600); err != nil {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "smtp-password"), []byte(password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return fmt.Sprintf("{file: %q}", p)
+	opts := DefaultEnvFileOptions()
+	opts.Dir = dir
+	return "{file: smtp-password}", EnvFileResolver(opts)
 }
 
 // hookRequest is one request the test webhook receiver got.
@@ -310,16 +313,17 @@ func receive[T any](t *testing.T, ch chan T, what string) T {
 // the Alertmanager payload with the secret header resolved, the mail server gets one mail
 // for the batch, and SMS is skipped and logged once however many batches follow.
 func TestDrift(t *testing.T) {
-	t.Setenv("GITFLEET_TEST_HOOK_TOKEN", "Bearer s3cret-token")
+	t.Setenv("GITFLEET_SECRET_TEST_HOOK_TOKEN", "Bearer s3cret-token")
 	hook, hookGot := startHook(t, http.StatusOK, "ok")
 	smtpd := startSMTP(t, &testSMTP{user: "alerts@example.com", pass: "mail-pass"})
+	password, secrets := passwordFile(t, "mail-pass")
 	repo := fleet{
 		hook:   hookSpec(hook.URL + "/alerts"),
-		mail:   mailSpec(smtpd.port, false, passwordFile(t, "mail-pass")),
+		mail:   mailSpec(smtpd.port, false, password),
 		notify: []string{"hook", "mail", "sms"},
 	}.load(t)
 	var logs logLines
-	n := New(repo, EnvFileResolver(nil), testOptions(logs.logger()))
+	n := New(repo, secrets, testOptions(logs.logger()))
 
 	deliveries, err := n.Deliver(t.Context(), events)
 	if err != nil {
@@ -372,16 +376,17 @@ func TestDrift(t *testing.T) {
 // TestDriftFailingChannel: a webhook that answers 500 does not stop the mail, and the
 // error names the channel and quotes the start of the answer.
 func TestDriftFailingChannel(t *testing.T) {
-	t.Setenv("GITFLEET_TEST_HOOK_TOKEN", "Bearer s3cret-token")
+	t.Setenv("GITFLEET_SECRET_TEST_HOOK_TOKEN", "Bearer s3cret-token")
 	hook, hookGot := startHook(t, http.StatusInternalServerError, "receiver broke: "+strings.Repeat("x", 300))
 	smtpd := startSMTP(t, &testSMTP{user: "alerts@example.com", pass: "mail-pass"})
+	password, secrets := passwordFile(t, "mail-pass")
 	repo := fleet{
 		hook:   hookSpec(hook.URL),
-		mail:   mailSpec(smtpd.port, false, passwordFile(t, "mail-pass")),
+		mail:   mailSpec(smtpd.port, false, password),
 		notify: []string{"hook", "mail"},
 	}.load(t)
 
-	err := New(repo, nil, testOptions(logr.Discard())).Drift(t.Context(), events)
+	err := New(repo, secrets, testOptions(logr.Discard())).Drift(t.Context(), events)
 	if err == nil {
 		t.Fatal("Drift succeeded with a webhook answering 500")
 	}
@@ -428,16 +433,17 @@ func TestEmailTLS(t *testing.T) {
 			srv := tc.server()
 			srv.cert, srv.user, srv.pass = cert, "alerts@example.com", "mail-pass"
 			smtpd := startSMTP(t, srv)
+			password, secrets := passwordFile(t, "mail-pass")
 			repo := fleet{
 				hook:   hookSpec("http://127.0.0.1:1/unused"),
-				mail:   mailSpec(smtpd.port, tc.tls, passwordFile(t, "mail-pass")),
+				mail:   mailSpec(smtpd.port, tc.tls, password),
 				notify: []string{"mail"},
 			}.load(t)
 			opts := testOptions(logr.Discard())
 			if tc.trustCA {
 				opts.TLSConfig = &tls.Config{RootCAs: pool}
 			}
-			err := New(repo, nil, opts).Drift(t.Context(), events)
+			err := New(repo, secrets, opts).Drift(t.Context(), events)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), `channel "mail"`) {
 					t.Fatalf("error = %v, want one about %s of channel mail", err, tc.wantErr)
@@ -456,12 +462,13 @@ func TestEmailTLS(t *testing.T) {
 // without the password.
 func TestEmailWrongPassword(t *testing.T) {
 	smtpd := startSMTP(t, &testSMTP{user: "alerts@example.com", pass: "right"})
+	password, secrets := passwordFile(t, "wrong-pass")
 	repo := fleet{
 		hook:   hookSpec("http://127.0.0.1:1/unused"),
-		mail:   mailSpec(smtpd.port, false, passwordFile(t, "wrong-pass")),
+		mail:   mailSpec(smtpd.port, false, password),
 		notify: []string{"mail"},
 	}.load(t)
-	err := New(repo, nil, testOptions(logr.Discard())).Drift(t.Context(), events)
+	err := New(repo, secrets, testOptions(logr.Discard())).Drift(t.Context(), events)
 	if err == nil || !strings.Contains(err.Error(), `AUTH PLAIN as "alerts@example.com"`) || !strings.Contains(err.Error(), "535") {
 		t.Fatalf("error = %v, want the AUTH refusal", err)
 	}
@@ -473,7 +480,7 @@ func TestEmailWrongPassword(t *testing.T) {
 // TestSecretWithoutReader: a secret reference with no Kubernetes reader fails that
 // channel, naming the Secret, and the other channels still send.
 func TestSecretWithoutReader(t *testing.T) {
-	t.Setenv("GITFLEET_TEST_HOOK_TOKEN", "Bearer s3cret-token")
+	t.Setenv("GITFLEET_SECRET_TEST_HOOK_TOKEN", "Bearer s3cret-token")
 	hook, hookGot := startHook(t, http.StatusOK, "")
 	repo := fleet{
 		hook:   hookSpec(hook.URL),
@@ -481,7 +488,7 @@ func TestSecretWithoutReader(t *testing.T) {
 		notify: []string{"mail", "hook"},
 	}.load(t)
 
-	deliveries, err := New(repo, EnvFileResolver(nil), testOptions(logr.Discard())).Deliver(t.Context(), events)
+	deliveries, err := New(repo, EnvFileResolver(DefaultEnvFileOptions()), testOptions(logr.Discard())).Deliver(t.Context(), events)
 	if !errors.Is(err, ErrNoSecretReader) {
 		t.Fatalf("error = %v, want ErrNoSecretReader", err)
 	}
@@ -496,19 +503,35 @@ func TestSecretWithoutReader(t *testing.T) {
 	receive(t, hookGot, "webhook request")
 }
 
-// TestEnvFileResolver resolves each kind of reference.
+// TestEnvFileResolver resolves each kind of reference, and refuses what the policy does
+// not allow even when the repository was never validated: a symlink in the secrets
+// directory pointing outside it, a path leaving it, a variable without the prefix, a
+// Secret in another namespace.
 func TestEnvFileResolver(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "token")
-	if err := os.WriteFile(file, []byte("from-file\n"), 0o600); err != nil {
+	root := t.TempDir()
+	outside := filepath.Join(root, "host-secret")
+	if err := os.WriteFile(outside, []byte("host-only"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+	dir := filepath.Join(root, "secrets")
+	if err := os.MkdirAll(filepath.Join(dir, "smtp"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("GITFLEET_TEST_SET", "from-env")
-	t.Setenv("GITFLEET_TEST_EMPTY", "")
+	for name, value := range map[string]string{"token": "from-file\n", "smtp/password": "from-subdir", "empty": ""} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	// A Kubernetes Secret volume's files are symlinks into ..data, inside the directory.
+	if err := os.Symlink("smtp/password", filepath.Join(dir, "inside")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GITFLEET_SECRET_TEST_SET", "from-env")
+	t.Setenv("GITFLEET_SECRET_TEST_EMPTY", "")
+	t.Setenv("GITFLEET_TEST_OUTSIDE", "not-for-the-repo")
 
 	type call struct{ Namespace, Name, Key string }
 	var calls []call
@@ -519,9 +542,14 @@ func TestEnvFileResolver(t *testing.T) {
 		}
 		return []byte("from-secret"), nil
 	}
-	withReader, without := EnvFileResolver(reader), EnvFileResolver(nil)
-	secret := func(name string) *schema.SecretRef {
-		return &schema.SecretRef{Secret: &schema.SecretKeyRef{Namespace: "ops", Name: name, Key: "token"}}
+	opts := DefaultEnvFileOptions()
+	opts.Dir, opts.Policy.Namespaces = dir, []string{"ops"}
+	without := EnvFileResolver(opts)
+	opts.Secrets = reader
+	withReader := EnvFileResolver(opts)
+	noDir := EnvFileResolver(DefaultEnvFileOptions())
+	secret := func(ns, name string) *schema.SecretRef {
+		return &schema.SecretRef{Secret: &schema.SecretKeyRef{Namespace: ns, Name: name, Key: "token"}}
 	}
 
 	cases := []struct {
@@ -530,17 +558,30 @@ func TestEnvFileResolver(t *testing.T) {
 		ref      *schema.SecretRef
 		want     string
 		wantErr  string
+		refused  bool
 	}{
-		{"env", without, &schema.SecretRef{Env: "GITFLEET_TEST_SET"}, "from-env", ""},
-		{"env unset", without, &schema.SecretRef{Env: "GITFLEET_TEST_UNSET"}, "", `reading env "GITFLEET_TEST_UNSET": the environment variable is not set`},
-		{"env empty", without, &schema.SecretRef{Env: "GITFLEET_TEST_EMPTY"}, "", `reading env "GITFLEET_TEST_EMPTY": the value is empty`},
-		{"file", without, &schema.SecretRef{File: file}, "from-file\n", ""},
-		{"file missing", without, &schema.SecretRef{File: filepath.Join(dir, "nope")}, "", "no such file or directory"},
-		{"file empty", without, &schema.SecretRef{File: empty}, "", "the value is empty"},
-		{"secret", withReader, secret("hook"), "from-secret", ""},
-		{"secret missing", withReader, secret("missing"), "", `reading Kubernetes Secret "ops/missing" key "token": secrets "missing" not found`},
-		{"secret without reader", without, secret("hook"), "", `reading Kubernetes Secret "ops/hook" key "token": no reader for Kubernetes Secrets is configured`},
-		{"nil", without, nil, "", "no secret reference given"},
+		{name: "env", resolver: without, ref: &schema.SecretRef{Env: "GITFLEET_SECRET_TEST_SET"}, want: "from-env"},
+		{name: "env unset", resolver: without, ref: &schema.SecretRef{Env: "GITFLEET_SECRET_TEST_UNSET"}, wantErr: `reading env "GITFLEET_SECRET_TEST_UNSET": the environment variable is not set`},
+		{name: "env empty", resolver: without, ref: &schema.SecretRef{Env: "GITFLEET_SECRET_TEST_EMPTY"}, wantErr: `reading env "GITFLEET_SECRET_TEST_EMPTY": the value is empty`},
+		{name: "env outside the prefix", resolver: without, ref: &schema.SecretRef{Env: "GITFLEET_TEST_OUTSIDE"}, refused: true,
+			wantErr: `reading env "GITFLEET_TEST_OUTSIDE": "GITFLEET_TEST_OUTSIDE" is not an allowed variable: gitfleet reads only variables starting with GITFLEET_SECRET_; the operator can allow more with --secret-env-prefix`},
+		{name: "HOME", resolver: without, ref: &schema.SecretRef{Env: "HOME"}, refused: true, wantErr: `"HOME" is not an allowed variable`},
+		{name: "file", resolver: without, ref: &schema.SecretRef{File: "token"}, want: "from-file\n"},
+		{name: "file in a subdirectory", resolver: without, ref: &schema.SecretRef{File: "smtp/password"}, want: "from-subdir"},
+		{name: "symlink inside", resolver: without, ref: &schema.SecretRef{File: "inside"}, want: "from-subdir"},
+		{name: "symlink pointing outside", resolver: without, ref: &schema.SecretRef{File: "escape"}, wantErr: "path escapes from parent"},
+		{name: "path leaving the directory", resolver: without, ref: &schema.SecretRef{File: "../host-secret"}, refused: true, wantErr: `"../host-secret" is not an allowed file`},
+		{name: "absolute path", resolver: without, ref: &schema.SecretRef{File: outside}, refused: true, wantErr: "is not an allowed file"},
+		{name: "file without a secrets directory", resolver: noDir, ref: &schema.SecretRef{File: "token"}, refused: true, wantErr: "--secrets-dir, and none was given"},
+		{name: "file missing", resolver: without, ref: &schema.SecretRef{File: "nope"}, wantErr: "no such file or directory"},
+		{name: "file empty", resolver: without, ref: &schema.SecretRef{File: "empty"}, wantErr: "the value is empty"},
+		{name: "secret", resolver: withReader, ref: secret("ops", "hook"), want: "from-secret"},
+		{name: "secret in gitfleet's namespace", resolver: withReader, ref: secret("", "hook"), want: "from-secret"},
+		{name: "secret missing", resolver: withReader, ref: secret("ops", "missing"), wantErr: `reading Kubernetes Secret "ops/missing" key "token": secrets "missing" not found`},
+		{name: "secret in another namespace", resolver: withReader, ref: secret("kube-system", "hook"), refused: true,
+			wantErr: `reading Kubernetes Secret "kube-system/hook" key "token": "kube-system" is not an allowed namespace: gitfleet reads only Secrets in gitfleet-system, ops; the operator can allow more with --secret-namespaces`},
+		{name: "secret without reader", resolver: without, ref: secret("ops", "hook"), wantErr: `reading Kubernetes Secret "ops/hook" key "token": no reader for Kubernetes Secrets is configured`},
+		{name: "nil", resolver: without, wantErr: "no secret reference given"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -553,6 +594,12 @@ func TestEnvFileResolver(t *testing.T) {
 				if got != nil {
 					t.Errorf("value %q returned with the error", got)
 				}
+				if err != nil && (strings.Contains(err.Error(), "host-only") || strings.Contains(err.Error(), "not-for-the-repo")) {
+					t.Errorf("error %v shows a value", err)
+				}
+				if refused := errors.Is(err, schema.ErrSecretNotAllowed); refused != tc.refused {
+					t.Errorf("errors.Is(%v, ErrSecretNotAllowed) = %t, want %t", err, refused, tc.refused)
+				}
 			case err != nil:
 				t.Errorf("Resolve: %v", err)
 			case string(got) != tc.want:
@@ -560,11 +607,12 @@ func TestEnvFileResolver(t *testing.T) {
 			}
 		})
 	}
-	if diff := cmp.Diff([]call{{"ops", "hook", "token"}, {"ops", "missing", "token"}}, calls); diff != "" {
+	// The Secret in another namespace is refused before the reader is asked.
+	if diff := cmp.Diff([]call{{"ops", "hook", "token"}, {"", "hook", "token"}, {"ops", "missing", "token"}}, calls); diff != "" {
 		t.Errorf("Secret reads (-want +got):\n%s", diff)
 	}
 	var se *SecretError
-	if _, err := without.Resolve(t.Context(), secret("hook")); !errors.As(err, &se) || !errors.Is(err, ErrNoSecretReader) {
+	if _, err := without.Resolve(t.Context(), secret("ops", "hook")); !errors.As(err, &se) || !errors.Is(err, ErrNoSecretReader) {
 		t.Errorf("error %v is not a SecretError wrapping ErrNoSecretReader", err)
 	}
 }
@@ -581,17 +629,17 @@ func TestURLFromHidden(t *testing.T) {
 	hook, _ := startHook(t, http.StatusForbidden, "bad token")
 	for _, target := range []string{"http://" + closed, hook.URL} {
 		t.Run(target, func(t *testing.T) {
-			t.Setenv("GITFLEET_TEST_ROBOT_URL", target+"/robot/send?access_token=tok-123\n")
+			t.Setenv("GITFLEET_SECRET_TEST_ROBOT_URL", target+"/robot/send?access_token=tok-123\n")
 			repo := fleet{
-				hook:   "  webhook:\n    urlFrom: {env: GITFLEET_TEST_ROBOT_URL}\n",
-				mail:   mailSpec(2525, false, "{env: UNUSED}"),
+				hook:   "  webhook:\n    urlFrom: {env: GITFLEET_SECRET_TEST_ROBOT_URL}\n",
+				mail:   mailSpec(2525, false, "{env: GITFLEET_SECRET_UNUSED}"),
 				notify: []string{"hook"},
 			}.load(t)
 			err := New(repo, nil, testOptions(logr.Discard())).Drift(t.Context(), events)
 			if err == nil {
 				t.Fatal("Drift succeeded")
 			}
-			if msg := err.Error(); strings.Contains(msg, "tok-123") || strings.Contains(msg, "/robot/send") || !strings.Contains(msg, `env "GITFLEET_TEST_ROBOT_URL"`) {
+			if msg := err.Error(); strings.Contains(msg, "tok-123") || strings.Contains(msg, "/robot/send") || !strings.Contains(msg, `env "GITFLEET_SECRET_TEST_ROBOT_URL"`) {
 				t.Errorf("error %q shows the URL or does not name its reference", msg)
 			}
 		})
@@ -606,8 +654,8 @@ func TestNoDriftNotify(t *testing.T) {
 		fleet  fleet
 		events []Drift
 	}{
-		{"no driftNotify", fleet{hook: hookSpec(hook.URL), mail: mailSpec(2525, false, "{env: X}"), noDriftNotify: true}, events},
-		{"no events", fleet{hook: hookSpec(hook.URL), mail: mailSpec(2525, false, "{env: X}"), notify: []string{"hook"}}, nil},
+		{"no driftNotify", fleet{hook: hookSpec(hook.URL), mail: mailSpec(2525, false, "{env: GITFLEET_SECRET_X}"), noDriftNotify: true}, events},
+		{"no events", fleet{hook: hookSpec(hook.URL), mail: mailSpec(2525, false, "{env: GITFLEET_SECRET_X}"), notify: []string{"hook"}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			deliveries, err := New(tc.fleet.load(t), nil, testOptions(logr.Discard())).Deliver(t.Context(), tc.events)

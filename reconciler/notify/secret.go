@@ -16,54 +16,100 @@ type SecretResolver interface {
 	Resolve(ctx context.Context, ref *schema.SecretRef) ([]byte, error)
 }
 
+// EnvFileOptions configure EnvFileResolver. The repository names the references; these
+// say what of the machine and the cluster it may reach, since its authors are not the
+// operator (see schema.SecretPolicy).
+type EnvFileOptions struct {
+	// Policy is what references may name: the same policy the repository was loaded
+	// with, checked again here because loading can be skipped and a symlink is only seen
+	// when the file is opened.
+	Policy schema.SecretPolicy
+	// Dir is the operator's secrets directory (--secrets-dir). A file reference is a path
+	// inside it, opened through os.Root so that neither .. nor a symlink can leave it;
+	// empty refuses every file reference.
+	Dir string
+	// Secrets reads one key of a Kubernetes Secret (the caller owns the client; an empty
+	// namespace means gitfleet's own, which Secrets decides). Nil makes a secret reference
+	// a *SecretError wrapping ErrNoSecretReader that names the Secret and key.
+	Secrets func(ctx context.Context, namespace, name, key string) ([]byte, error)
+}
+
+// DefaultEnvFileOptions allow the default policy's variables and Secrets, no files and
+// no Secret reader.
+func DefaultEnvFileOptions() EnvFileOptions {
+	return EnvFileOptions{Policy: schema.DefaultSecretPolicy()}
+}
+
 // EnvFileResolver resolves env and file references itself and secret references through
-// secrets, which reads one key of a Kubernetes Secret (the caller owns the client; an
-// empty namespace means the namespace gitfleet runs in, which secrets decides). With
-// secrets nil a secret reference is a *SecretError wrapping ErrNoSecretReader that names
-// the Secret and key.
+// opts.Secrets. A reference the policy refuses is a *SecretError wrapping a
+// *schema.SecretNotAllowedError, and nothing is read.
 //
 // An unset variable, a missing file and an empty value are errors: a notification sent
 // with an empty password or token would only fail later, further from the cause.
-func EnvFileResolver(secrets func(ctx context.Context, namespace, name, key string) ([]byte, error)) SecretResolver {
-	return envFileResolver{secrets: secrets}
+func EnvFileResolver(opts EnvFileOptions) SecretResolver {
+	// Without a directory there is nowhere a file may be read: the policy says so with
+	// the flag to pass, as at load time.
+	opts.Policy.NoFileDir = opts.Dir == ""
+	return envFileResolver{opts: opts}
 }
 
 type envFileResolver struct {
-	secrets func(ctx context.Context, namespace, name, key string) ([]byte, error)
+	opts EnvFileOptions
 }
 
 var _ SecretResolver = envFileResolver{}
 
 func (r envFileResolver) Resolve(ctx context.Context, ref *schema.SecretRef) ([]byte, error) {
-	var (
-		v   []byte
-		err error
-	)
-	switch {
-	case ref == nil:
+	if ref == nil {
 		return nil, errors.New("no secret reference given")
-	case ref.Env != "":
-		s, ok := os.LookupEnv(ref.Env)
-		if !ok {
-			err = errors.New("the environment variable is not set")
-		}
-		v = []byte(s)
-	case ref.File != "":
-		v, err = os.ReadFile(ref.File)
-	case ref.Secret != nil:
-		if r.secrets == nil {
-			err = ErrNoSecretReader
-		} else {
-			v, err = r.secrets(ctx, ref.Secret.Namespace, ref.Secret.Name, ref.Secret.Key)
-		}
-	default:
-		return nil, errors.New("empty secret reference: set env, secret or file")
 	}
+	v, err := r.read(ctx, ref)
 	if err == nil && len(v) == 0 {
 		err = errors.New("the value is empty")
 	}
 	if err != nil {
 		return nil, &SecretError{Ref: describeRef(ref), Err: err}
+	}
+	return v, nil
+}
+
+// read checks the reference against the policy and reads its value.
+func (r envFileResolver) read(ctx context.Context, ref *schema.SecretRef) ([]byte, error) {
+	if _, err := r.opts.Policy.Check(ref); err != nil {
+		return nil, err
+	}
+	switch {
+	case ref.Env != "":
+		s, ok := os.LookupEnv(ref.Env)
+		if !ok {
+			return nil, errors.New("the environment variable is not set")
+		}
+		return []byte(s), nil
+	case ref.File != "":
+		return r.readFile(ref.File)
+	case ref.Secret != nil:
+		if r.opts.Secrets == nil {
+			return nil, ErrNoSecretReader
+		}
+		return r.opts.Secrets(ctx, ref.Secret.Namespace, ref.Secret.Name, ref.Secret.Key)
+	}
+	return nil, errors.New("empty secret reference: set env, secret or file")
+}
+
+// readFile reads a file inside the secrets directory. The root is opened at each read,
+// not once: a Kubernetes Secret volume swaps its files (through the ..data symlink, which
+// stays inside) when the Secret changes, and a directory that was replaced must be seen.
+func (r envFileResolver) readFile(name string) ([]byte, error) {
+	root, err := os.OpenRoot(r.opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the secrets directory: %w", err)
+	}
+	defer root.Close()
+	v, err := root.ReadFile(name)
+	if err != nil {
+		// os.Root refuses a path or symlink leading outside the directory with an error
+		// of its own ("path escapes from parent"); it is kept as the cause.
+		return nil, fmt.Errorf("reading inside the secrets directory %s: %w", r.opts.Dir, err)
 	}
 	return v, nil
 }

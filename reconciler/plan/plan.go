@@ -44,11 +44,15 @@ type Options struct {
 	// Render configures both renderers. Its Cache, when nil, is a new cache shared by the
 	// two sides, so what the change did not touch is rendered once.
 	Render render.Options
+	// Load is how both revisions are loaded: the operator's secret policy, so that a plan
+	// reports as a violation a reference the reconciler would refuse.
+	Load schema.LoadOptions
 }
 
-// DefaultOptions plans from the renders alone, with apply's default prune guard.
+// DefaultOptions plans from the renders alone, with apply's default prune guard and the
+// default secret policy.
 func DefaultOptions() Options {
-	return Options{PruneGuard: reconciler.DefaultApplyOptions().PruneGuard, Concurrency: 8}
+	return Options{PruneGuard: reconciler.DefaultApplyOptions().PruneGuard, Concurrency: 8, Load: schema.DefaultLoadOptions()}
 }
 
 // revision is one side loaded and ready to render.
@@ -68,14 +72,14 @@ func Plan(ctx context.Context, base, head Side, opts Options) (*Report, error) {
 		opts.Concurrency = 1
 	}
 	ro := shareCache(opts.Render)
-	b, err := load(ctx, base, ro)
+	b, err := load(ctx, base, ro, opts.Load)
 	if err != nil {
 		return nil, err
 	}
 	h := b
 	// The same commit on both sides (gitfleet diff) is loaded and rendered once.
 	if head.Commit == "" || head.Commit != base.Commit || head.Commit == reconciler.WorkingTree {
-		if h, err = load(ctx, head, ro); err != nil {
+		if h, err = load(ctx, head, ro, opts.Load); err != nil {
 			return nil, err
 		}
 	}
@@ -135,8 +139,8 @@ func Plan(ctx context.Context, base, head Side, opts Options) (*Report, error) {
 
 // load reads and prepares one side. Validation problems are kept, not returned: the
 // repository is still rendered.
-func load(ctx context.Context, s Side, ro render.Options) (*revision, error) {
-	repo, err := schema.Load(ctx, s.FS)
+func load(ctx context.Context, s Side, ro render.Options, lo schema.LoadOptions) (*revision, error) {
+	repo, err := schema.LoadWithOptions(ctx, s.FS, lo)
 	if err == nil {
 		err = machines.CheckMeasuredCapacity(repo, machines.FactsFromStatus(s.FS))
 	}

@@ -25,7 +25,7 @@ var fleet = map[string]string{
   machines:
   - ip: 10.0.0.10
     role: master
-    privateKey: {env: DEV_SSH_KEY}
+    privateKey: {env: GITFLEET_SECRET_DEV_SSH_KEY}
 `),
 	"clusters/imp.yaml":                          doc("Cluster", "imp", "  type: Imported\n"),
 	"addons/monitoring.yaml":                     doc("Addon", "monitoring", "  type: Monitoring\n  clusters: [dev, imp]\n"),
@@ -41,13 +41,13 @@ var fleet = map[string]string{
     tls: true
 `),
 	"alerting/channels/ops-sms.yaml": doc("NotifyChannel", "ops-sms", `  sms:
-    appKey: {env: SMS_APP_KEY}
+    appKey: {env: GITFLEET_SECRET_SMS_APP_KEY}
     sdkAppID: 1400000000
     extend: "12"
 `),
 	"alerting/channels/ops-wechat.yaml": doc("NotifyChannel", "ops-wechat", `  wechat:
     appID: wx1234567890abcdef
-    appSecret: {file: /etc/gitfleet/wechat-secret}
+    appSecret: {file: etc/gitfleet/wechat-secret}
 `),
 	// ops-hook has a header Alertmanager cannot send: the notifier relays it.
 	"alerting/channels/ops-hook.yaml": doc("NotifyChannel", "ops-hook", `  webhook:
@@ -59,7 +59,7 @@ var fleet = map[string]string{
 `),
 	// robot's URL is in an environment variable of gitfleet: the notifier relays it.
 	"alerting/channels/robot.yaml": doc("NotifyChannel", "robot", `  webhook:
-    urlFrom: {env: ROBOT_WEBHOOK_URL}
+    urlFrom: {env: GITFLEET_SECRET_ROBOT_WEBHOOK_URL}
 `),
 	// pager and chat are sent by Alertmanager itself.
 	"alerting/channels/pager.yaml": doc("NotifyChannel", "pager", `  webhook:
@@ -221,7 +221,11 @@ func load(t *testing.T, files map[string]string) *schema.Repo {
 	for name, content := range files {
 		fsys[name] = &fstest.MapFile{Data: []byte(content)}
 	}
-	repo, err := schema.Load(t.Context(), fsys)
+	// The operator lets fleet files name team-b's Secrets, which
+	// TestSecretCopiedFromTwoPlaces copies next to gitfleet's own.
+	opts := schema.DefaultLoadOptions()
+	opts.Secrets.Namespaces = []string{"team-b"}
+	repo, err := schema.LoadWithOptions(t.Context(), fsys, opts)
 	for _, e := range schema.AsErrorList(err) {
 		if strings.HasPrefix(e.File, "alerting/") {
 			t.Fatalf("fixture error: %v", e)

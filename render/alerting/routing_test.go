@@ -111,8 +111,8 @@ func TestWebhookRelayed(t *testing.T) {
 	cases := map[string]string{
 		"literal-header": "  webhook:\n    url: https://h.example.com/\n    headers: [{name: X-Team, value: ops}]\n",
 		"secret-header":  "  webhook:\n    url: https://h.example.com/\n    headers: [{name: X-Api-Key, valueFrom: {secret: {name: k, key: k}}}]\n",
-		"env-auth":       "  webhook:\n    url: https://h.example.com/\n    headers: [{name: Authorization, valueFrom: {env: HOOK_TOKEN}}]\n",
-		"file-url":       "  webhook:\n    urlFrom: {file: /etc/hook-url}\n",
+		"env-auth":       "  webhook:\n    url: https://h.example.com/\n    headers: [{name: Authorization, valueFrom: {env: GITFLEET_SECRET_HOOK_TOKEN}}]\n",
+		"file-url":       "  webhook:\n    urlFrom: {file: etc/hook-url}\n",
 		"plain":          "  webhook:\n    url: https://h.example.com/x?team=ops\n",
 	}
 	for name, spec := range cases {
@@ -154,12 +154,12 @@ func TestEmailPasswordOutsideSecret(t *testing.T) {
 	repo := load(t, withFiles(map[string]string{
 		"alerting/channels/env-mail.yaml": doc("NotifyChannel", "env-mail", `  email:
     from: alerts@example.com
-    password: {env: SMTP_PASSWORD}
+    password: {env: GITFLEET_SECRET_SMTP_PASSWORD}
     smtpHost: smtp.example.com
 `),
 		"alerting/channels/file-mail.yaml": doc("NotifyChannel", "file-mail", `  email:
     from: alerts@example.com
-    password: {file: /etc/gitfleet/smtp-password}
+    password: {file: etc/gitfleet/smtp-password}
     smtpHost: smtp.example.com
 `),
 		"alerting/templates/mail.yaml": doc("NotifyTemplate", "env-mail-t", "  channel: env-mail\n  header: h\n  body: b\n") +

@@ -142,7 +142,26 @@ func run(ctx context.Context, gitfleet, example string) error {
 	if _, err := repo.Commit("More CPU for pay-dev"); err != nil {
 		return err
 	}
-	return runCommand(ctx, gitfleet, "plan", "--repo", repoDir, "--base", "HEAD~1", "--head", "HEAD")
+	if err := runCommand(ctx, gitfleet, "plan", "--repo", repoDir, "--base", "HEAD~1", "--head", "HEAD"); err != nil {
+		return err
+	}
+
+	// Whoever merges into the fleet repository is not whoever runs gitfleet: a fleet file
+	// may name only the secrets the operator made available (--secrets-dir,
+	// --secret-env-prefix, --secret-namespaces), never a file or variable of the host.
+	step("A fleet file naming a secret of the host (/etc/shadow) is refused, at its file, line and field")
+	const hostile = "access/mallory.yaml"
+	if err := repo.Write(map[string]string{hostile: "apiVersion: gitfleet.dev/v1alpha1\nkind: User\nmetadata: {name: mallory}\nspec: {displayName: Mallory, email: mallory@example.com, initialPassword: {file: /etc/shadow}}\n"}); err != nil {
+		return err
+	}
+	if _, err := repo.Commit("Mallory's initial password"); err != nil {
+		return err
+	}
+	if err := runCommand(ctx, gitfleet, "validate", repoDir); err == nil {
+		return fmt.Errorf("gitfleet validate accepted %s, which names /etc/shadow", hostile)
+	}
+	fmt.Println("   (exit status 1, as expected: nothing of this revision would be applied)")
+	return nil
 }
 
 func step(s string) { fmt.Printf("\n==> %s\n", s) }

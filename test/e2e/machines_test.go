@@ -130,7 +130,7 @@ func TestMachineNodeLabelsAndTaints(t *testing.T) {
 			t.Errorf("%s: node %s (-want +got):\n%s", step, name, diff)
 		}
 	}
-	const creds = "password: {env: MACHINES_E2E_PASSWORD}"
+	const creds = "password: {env: GITFLEET_SECRET_MACHINES_E2E_PASSWORD}"
 
 	// Add.
 	res := apply(machinesCluster(t, `
@@ -211,7 +211,7 @@ func TestMachineNodeLabelsAndTaints(t *testing.T) {
 // repository says.
 func TestServeMachines(t *testing.T) {
 	ctx := t.Context()
-	t.Setenv("MACHINES_E2E_PASSWORD", "pw")
+	t.Setenv("GITFLEET_SECRET_MACHINES_E2E_PASSWORD", "pw")
 	const ip = "127.0.0.7"
 	probe := "@@gitfleet-probe:hostname\nprobe-host\n@@gitfleet-probe:cpus\n16\n@@gitfleet-probe:uid\n0\n@@gitfleet-probe:end\n"
 	srv := sshtest.StartOn(t, ip, sshtest.Auth{User: "root", Password: "pw"}, func(cmd string) sshtest.Reply {
@@ -242,7 +242,7 @@ func TestServeMachines(t *testing.T) {
 	}
 	clusterFile := func(rack string) string {
 		return "apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: alpha\n  labels: {env: test}\nspec:\n  type: Baremetal\n  version: \"1.37.2\"\n" +
-			"  machines:\n  - {ip: " + ip + ", port: " + port + ", role: master, password: {env: MACHINES_E2E_PASSWORD}, labels: {rack: " + rack + "}}\n"
+			"  machines:\n  - {ip: " + ip + ", port: " + port + ", role: master, password: {env: GITFLEET_SECRET_MACHINES_E2E_PASSWORD}, labels: {rack: " + rack + "}}\n"
 	}
 	probes := func() int {
 		n := 0
@@ -261,7 +261,7 @@ func TestServeMachines(t *testing.T) {
 		t.Fatal(err)
 	}
 	keeper := machines.DefaultKeeperOptions()
-	keeper.Check.KnownHosts, keeper.Check.Secrets = hosts, notify.EnvFileResolver(nil)
+	keeper.Check.KnownHosts, keeper.Check.Secrets = hosts, notify.EnvFileResolver(notify.DefaultEnvFileOptions())
 	keeper.FieldManager, keeper.RESTConfig = reconciler.FieldManager, r.conn.RESTConfig
 	keeper.Interval = time.Hour
 	loop := r.loopWith(func(o *reconciler.LoopOptions) { o.Machines = machines.NewKeeper(keeper) })
