@@ -167,7 +167,8 @@ func validateQuantity(o Origin, field, name string, whole bool, q resource.Quant
 		return ErrorList{o.Errorf(field, "must not be negative, found %s", q.String())}
 	}
 	if whole && !isWhole(q) {
-		return ErrorList{o.Errorf(field, "%s is counted in whole numbers, found %s", name, q.String())}
+		// As a decimal ("1.5"), the way people write it, not Kubernetes' "1500m".
+		return ErrorList{o.Errorf(field, "%s is counted in whole numbers, found %s", name, q.AsDec().String())}
 	}
 	return nil
 }

@@ -165,7 +165,7 @@ func checkPodTemplate(id string, pt podTemplate, facts ClusterFacts) []WorkloadP
 				if !hasLim {
 					q = req
 				}
-				if hasReq && hasLim && req.Cmp(lim) != 0 {
+				if hasReq && hasLim && req.Cmp(lim.Quantity) != 0 {
 					add(cpath+".resources", "%s request %s and limit %s differ; extended resources need requests equal to limits", name, req.String(), lim.String())
 				}
 				if msg, kind := checkExtendedResource(name, q, facts); msg != "" {
@@ -178,12 +178,12 @@ func checkPodTemplate(id string, pt podTemplate, facts ClusterFacts) []WorkloadP
 			for _, r := range []string{"cpu", "memory"} {
 				req, hasReq := requests[r]
 				lim, hasLim := limits[r]
-				if hasReq && hasLim && lim.Cmp(req) < 0 {
+				if hasReq && hasLim && lim.Cmp(req.Quantity) < 0 {
 					add(cpath+".resources.limits."+r, "%s limit %s is below its request %s; the limit must be at least the request", r, lim.String(), req.String())
 				}
 			}
 			vcuda := false
-			for _, q := range []map[string]resource.Quantity{requests, limits} {
+			for _, q := range []map[string]amount{requests, limits} {
 				_, core := q[ResourceVCUDACore]
 				_, memory := q[ResourceVCUDAMemory]
 				vcuda = vcuda || core || memory
@@ -210,12 +210,22 @@ func gpuShareEnv(name string) bool {
 	return strings.HasPrefix(name, "CUDA_MPS_") || name == "CUDA_VISIBLE_DEVICES" || name == "NVIDIA_VISIBLE_DEVICES"
 }
 
-func quantities(v any) map[string]resource.Quantity {
+// amount is a quantity with the text it was written as: messages echo what the person
+// wrote ("2.5"), not the canonical form ("2500m") they would not recognise.
+type amount struct {
+	resource.Quantity
+	raw string
+}
+
+func (a amount) String() string { return a.raw }
+
+func quantities(v any) map[string]amount {
 	m, _ := v.(map[string]any)
-	out := map[string]resource.Quantity{}
+	out := map[string]amount{}
 	for k, raw := range m {
-		if q, err := resource.ParseQuantity(fmt.Sprint(raw)); err == nil {
-			out[k] = q
+		s := fmt.Sprint(raw)
+		if q, err := resource.ParseQuantity(s); err == nil {
+			out[k] = amount{Quantity: q, raw: s}
 		}
 	}
 	return out
@@ -223,7 +233,7 @@ func quantities(v any) map[string]resource.Quantity {
 
 // checkExtendedResource applies the seed's GPU and floating-IP rules to one amount. The
 // kind is ProblemGPUAddon when the cluster runs no addon that serves a GPU resource.
-func checkExtendedResource(name string, q resource.Quantity, facts ClusterFacts) (string, ProblemKind) {
+func checkExtendedResource(name string, q amount, facts ClusterFacts) (string, ProblemKind) {
 	whole, isWhole := q.AsInt64()
 	switch name {
 	case ResourceVCUDACore:

@@ -67,7 +67,7 @@ func TestCheckWorkloads(t *testing.T) {
 			want: []string{
 				"Deployment/ml/train spec.template.spec.containers[0].resources: tencent.com/vcuda-core request 100 and limit 150 differ; extended resources need requests equal to limits",
 				"Deployment/ml/train spec.template.spec.containers[0].resources: tencent.com/vcuda-core 150 is not allowed: ask for 1 to 100 (a share of one card) or a multiple of 100 (whole cards); a card and a part, such as 150, is not possible",
-				"Deployment/ml/train spec.template.spec.containers[0].resources: tencent.com/vcuda-memory 500m is not allowed: a whole number of 256 MiB units (20 = 5 GiB)",
+				"Deployment/ml/train spec.template.spec.containers[0].resources: tencent.com/vcuda-memory 0.5 is not allowed: a whole number of 256 MiB units (20 = 5 GiB)",
 			},
 		},
 		{
