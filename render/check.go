@@ -3,6 +3,9 @@ package render
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path"
+	"strings"
 
 	"gitfleet.dev/gitfleet/schema"
 )
@@ -49,12 +52,30 @@ func (r *Renderer) Check(ctx context.Context) schema.ErrorList {
 				problems = append(problems, schema.CheckTenancy(app.Objects, b, owned)...)
 			}
 			for _, p := range problems {
-				errs = append(errs, o.Errorf("spec.source", "on cluster %s, %s", c.Metadata.Name, p))
+				errs = append(errs, r.problemAt(app.App, c.Metadata.Name, p))
 			}
 		}
 	}
 	errs.Sort()
 	return errs
+}
+
+// problemAt reports a workload problem at the line of the manifest that wrote the object,
+// when the App's kustomize sources have it, and at the App otherwise (a Helm template's
+// output has no line in the repository).
+func (r *Renderer) problemAt(app *schema.App, cluster string, p schema.WorkloadProblem) *schema.FieldError {
+	if k := app.Spec.Source.Kustomize; k != nil {
+		dirs := []string{path.Clean(k.Path)}
+		for _, o := range k.Overlays {
+			dirs = append(dirs, path.Clean(o.Path))
+		}
+		kind, _, _ := strings.Cut(p.Object, "/")
+		name := p.Object[strings.LastIndex(p.Object, "/")+1:]
+		if pos, ok := r.manifests.locate(kind, name, p.Field, dirs); ok {
+			return &schema.FieldError{Position: pos, Field: p.Field, Message: fmt.Sprintf("app %s on cluster %s, %s: %s", app.Metadata.Name, cluster, p.Object, p.Message)}
+		}
+	}
+	return app.Origin.Errorf("spec.source", "on cluster %s, %s", cluster, p)
 }
 
 // appendNew appends the errors not already in the list.

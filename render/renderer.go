@@ -33,6 +33,8 @@ type Renderer struct {
 	entry map[string]string
 	// charts reads each Helm App's chart files at most once.
 	charts map[string]func() (chartInput, error)
+	// manifests finds the file and line of a rendered object, for Check.
+	manifests *manifestIndex
 
 	mu    sync.Mutex
 	cache map[string]*cached
@@ -126,7 +128,7 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 		return nil, fmt.Errorf("copying the repository into memory: %w", err)
 	}
 	r := &Renderer{
-		repo: repo, opts: opts, src: src, kfs: mem,
+		repo: repo, opts: opts, src: src, kfs: mem, manifests: &manifestIndex{src: src},
 		entry:  map[string]string{},
 		charts: map[string]func() (chartInput, error){},
 		cache:  map[string]*cached{},
