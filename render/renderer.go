@@ -33,6 +33,9 @@ type Renderer struct {
 	entry map[string]string
 	// charts reads each Helm App's chart files at most once.
 	charts map[string]func() (chartInput, error)
+	// refused are the repository's files that crossed Options.Limits, with why; they are
+	// empty in kfs.
+	refused map[string]error
 	// manifests finds the file and line of a rendered object, for Check.
 	manifests *manifestIndex
 
@@ -89,6 +92,8 @@ type Options struct {
 	// from the cache are shared the same way as within one Renderer (see
 	// AppResult.Objects).
 	Cache *Cache
+	// Limits bound each YAML file of the repository; the zero value is DefaultLimits.
+	Limits Limits
 }
 
 // chartInput is a Helm App's chart as read from the repository, with its digest.
@@ -105,6 +110,7 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 // NewWithOptions is New with options.
 func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Options) (*Renderer, error) {
 	mem := filesys.MakeFsInMemory()
+	refused := map[string]error{}
 	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
@@ -122,13 +128,20 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
+		if isYAMLName(p) {
+			if err := opts.Limits.checkBounds(p, data); err != nil {
+				// Kept out of kustomize's reach; a build that reads it fails with this.
+				refused[p] = err
+				data = nil
+			}
+		}
 		return mem.WriteFile("/"+p, data)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("copying the repository into memory: %w", err)
 	}
 	r := &Renderer{
-		repo: repo, opts: opts, src: src, kfs: mem, manifests: &manifestIndex{src: src},
+		repo: repo, opts: opts, src: src, kfs: mem, manifests: &manifestIndex{src: src}, refused: refused,
 		entry:  map[string]string{},
 		charts: map[string]func() (chartInput, error){},
 		cache:  map[string]*cached{},
@@ -159,6 +172,11 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 				files, err := chartFiles(src, chartPath)
 				if err != nil {
 					return chartInput{}, fmt.Errorf("loading chart %s: %w", chartPath, err)
+				}
+				for _, f := range files {
+					if err := r.refusedFile(path.Join(chartPath, f.Name)); err != nil {
+						return chartInput{}, err
+					}
 				}
 				c, err := loader.LoadFiles(files)
 				if err != nil {
@@ -288,6 +306,11 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 		if err != nil {
 			return nil, err
 		}
+		for _, f := range h.ValuesFiles {
+			if err := r.refusedFile(path.Clean(strings.TrimPrefix(f, "./"))); err != nil {
+				return nil, err
+			}
+		}
 		values, err := helmValues(r.src, h, c)
 		if err != nil {
 			return nil, err
@@ -384,6 +407,9 @@ func (r *Renderer) buildKustomize(fsys filesys.FileSystem, app *schema.App, dir,
 	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	resMap, err := k.Run(rec, dir)
+	if refused := r.refusedRead(rec); refused != nil {
+		return nil, refused
+	}
 	if err != nil {
 		return nil, explainKustomize(rec, source, err)
 	}
