@@ -73,12 +73,19 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 	if err != nil {
 		return err
 	}
+	// Warnings do not fail validation: a selector that matches no cluster today may be
+	// waiting for a cluster a later pull request adds.
+	warnings := schema.ErrorList{}
+	if repo != nil {
+		warnings = append(warnings, repo.Warnings()...)
+	}
 	if o.output == "json" {
 		report := struct {
 			Valid    bool                 `json:"valid"`
 			Revision string               `json:"revision"`
 			Problems []*schema.FieldError `json:"problems"`
-		}{Valid: len(list) == 0, Revision: snap.Revision, Problems: list}
+			Warnings []*schema.FieldError `json:"warnings"`
+		}{Valid: len(list) == 0, Revision: snap.Revision, Problems: list, Warnings: warnings}
 		if report.Problems == nil {
 			report.Problems = []*schema.FieldError{}
 		}
@@ -90,6 +97,9 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 	} else {
 		for _, e := range list {
 			fmt.Fprintln(cmd.OutOrStdout(), e.Error())
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s: warning: %s\n", w.Position, w.Field, w.Message)
 		}
 		if len(list) == 0 {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d cluster(s), %d app(s)\n", dir, len(repo.Clusters), len(repo.Apps))
