@@ -2,9 +2,7 @@ package render
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 
 	"go.yaml.in/yaml/v4"
@@ -64,31 +62,27 @@ func (l Limits) checkBounds(file string, data []byte) error {
 	if bytes.IndexByte(data, '&') < 0 || bytes.IndexByte(data, '*') < 0 {
 		return nil
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
 	total := 0
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return nil
-		}
+	var refused error
+	// A file that does not parse is not this check's business: the YAML reader that
+	// uses it reports that, so the parser's error is dropped.
+	_ = schema.Documents(data, func(doc *yaml.Node) bool {
 		m := &measure{limits: l, anchored: map[*yaml.Node][2]int{}}
-		n, depth, at := m.size(&doc, 0)
+		n, depth, at := m.size(doc, 0)
 		total += n
 		if at == nil && total > l.MaxNodes {
-			at = &doc
+			at = doc
 		}
 		if at != nil {
 			what := fmt.Sprintf("more than %d YAML nodes once its aliases are expanded", l.MaxNodes)
 			if depth > l.MaxDepth {
 				what = fmt.Sprintf("nesting deeper than %d levels once its aliases are expanded", l.MaxDepth)
 			}
-			return &schema.FieldError{Position: schema.Position{File: file, Line: at.Line, Column: at.Column}, Message: "refused: the file holds " + what + " (a YAML alias bomb, or a file far larger than any manifest); gitfleet does not render it"}
+			refused = &schema.FieldError{Position: schema.Position{File: file, Line: at.Line, Column: at.Column}, Message: "refused: the file holds " + what + " (a YAML alias bomb, or a file far larger than any manifest); gitfleet does not render it"}
 		}
-	}
+		return refused == nil
+	})
+	return refused
 }
 
 // measure counts nodes with aliases expanded, each anchor's size computed once, so the

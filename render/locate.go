@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"io/fs"
 	"path"
 	"strconv"
@@ -48,21 +47,19 @@ func (x *manifestIndex) build() {
 		if err != nil {
 			return nil
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for {
-			var doc yaml.Node
-			if dec.Decode(&doc) != nil {
-				return nil
-			}
+		// The documents before a syntax error are indexed; the error is reported elsewhere.
+		_ = schema.Documents(data, func(doc *yaml.Node) bool {
 			if len(doc.Content) == 0 {
-				continue
+				return true
 			}
 			n := doc.Content[0]
 			kind, name := mapValue(n, "kind"), mapValue(mapNode(n, "metadata"), "name")
 			if kind != "" && name != "" {
 				x.docs[kind] = append(x.docs[kind], manifestDoc{file: p, name: name, node: n})
 			}
-		}
+			return true
+		})
+		return nil
 	})
 }
 

@@ -3,9 +3,7 @@ package schema
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"path"
@@ -101,21 +99,16 @@ func (r *Repo) loadFile(file string, data []byte) ErrorList {
 		return ErrorList(nil).addSyntax(file, data)
 	}
 	var errs ErrorList
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return errs
+	err := Documents(data, func(doc *yaml.Node) bool {
+		if len(doc.Content) > 0 { // not an empty document between two "---".
+			errs = append(errs, r.loadDocument(file, doc.Content[0])...)
 		}
-		if err != nil {
-			return append(errs, SyntaxError(file, data, err))
-		}
-		if len(doc.Content) == 0 {
-			continue // an empty document between two "---".
-		}
-		errs = append(errs, r.loadDocument(file, doc.Content[0])...)
+		return true
+	})
+	if err != nil {
+		errs = append(errs, SyntaxError(file, data, err))
 	}
+	return errs
 }
 
 func (r *Repo) loadDocument(file string, n *yaml.Node) ErrorList {

@@ -51,6 +51,17 @@ func tabAt(data []byte, line, col int) (int, int, bool) {
 // CheckSyntax parses every document of a YAML file, without decoding it, and returns
 // its first syntax problem or nil.
 func CheckSyntax(file string, data []byte) *FieldError {
+	if err := Documents(data, func(*yaml.Node) bool { return true }); err != nil {
+		return SyntaxError(file, data, err)
+	}
+	return nil
+}
+
+// Documents parses the YAML documents of data one by one into nodes (aliases stay
+// pointers to their anchors, nothing is expanded) and hands each to fn, empty ones
+// between two "---" included, until fn returns false. The error is the parser's, for
+// SyntaxError; nil when every document parsed.
+func Documents(data []byte, fn func(doc *yaml.Node) bool) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
@@ -59,7 +70,10 @@ func CheckSyntax(file string, data []byte) *FieldError {
 			return nil
 		}
 		if err != nil {
-			return SyntaxError(file, data, err)
+			return err
+		}
+		if !fn(&doc) {
+			return nil
 		}
 	}
 }
