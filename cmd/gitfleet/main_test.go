@@ -64,9 +64,13 @@ func exampleRepo(t *testing.T) *gitrepo.Repo {
 }
 
 func TestValidate(t *testing.T) {
-	code, out, _ := gitfleet(t, "validate", "../../fleet-example")
+	code, out, errOut := gitfleet(t, "validate", "../../fleet-example")
 	if code != 0 || !strings.Contains(out, "is valid: 4 cluster(s), 6 app(s)") {
 		t.Fatalf("validate fleet-example: exit %d, output %q", code, out)
+	}
+	// The example's NVIDIA device plugin waits for a cluster labelled gpu: pgpu.
+	if !strings.Contains(errOut, "addons/gpu.yaml:15:13: spec.selector: warning: the selector gpu=pgpu matches no cluster") {
+		t.Errorf("validate fleet-example: standard error %q, want the warning for the pGPU addon's selector", errOut)
 	}
 
 	repo := exampleRepo(t)

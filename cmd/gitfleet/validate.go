@@ -98,8 +98,10 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 		for _, e := range list {
 			fmt.Fprintln(cmd.OutOrStdout(), e.Error())
 		}
+		// On standard error, as kubectl and helm print theirs: the report on standard
+		// output stays the list of problems that fail the check.
 		for _, w := range warnings {
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s: warning: %s\n", w.Position, w.Field, w.Message)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s: warning: %s\n", w.Position, w.Field, w.Message)
 		}
 		if len(list) == 0 {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d cluster(s), %d app(s)\n", dir, len(repo.Clusters), len(repo.Apps))
