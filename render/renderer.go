@@ -87,6 +87,8 @@ type Options struct {
 	// from the cache are shared the same way as within one Renderer (see
 	// AppResult.Objects).
 	Cache *Cache
+	// Limits bound what one App's render may cost; zero fields take DefaultLimits.
+	Limits Limits
 }
 
 // chartInput is a Helm App's chart as read from the repository, with its digest.
@@ -102,7 +104,9 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 
 // NewWithOptions is New with options.
 func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Options) (*Renderer, error) {
+	opts.Limits = opts.Limits.withDefaults()
 	mem := filesys.MakeFsInMemory()
+	refused := refusedFiles{}
 	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
@@ -120,13 +124,14 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
+		refused.check(p, data, opts.Limits.YAML)
 		return mem.WriteFile("/"+p, data)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("copying the repository into memory: %w", err)
 	}
 	r := &Renderer{
-		repo: repo, opts: opts, src: src, kfs: mem,
+		repo: repo, opts: opts, src: src, kfs: refusingFS{FileSystem: mem, refused: refused},
 		entry:  map[string]string{},
 		charts: map[string]func() (chartInput, error){},
 		cache:  map[string]*cached{},
@@ -154,7 +159,7 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 		case app.Spec.Source.Helm != nil:
 			chartPath := app.Spec.Source.Helm.Chart
 			r.charts[app.Metadata.Name] = sync.OnceValues(func() (chartInput, error) {
-				files, err := chartFiles(src, chartPath)
+				files, err := chartFiles(src, chartPath, opts.Limits.YAML)
 				if err != nil {
 					return chartInput{}, fmt.Errorf("loading chart %s: %w", chartPath, err)
 				}
@@ -263,7 +268,7 @@ func (r *Renderer) app(ctx context.Context, app *schema.App, c *schema.Cluster) 
 	namespaces = append(namespaces, r.repo.TargetNamespaces(app, c)...)
 	var out []*unstructured.Unstructured
 	for _, ns := range namespaces {
-		objs, err := r.appIn(ctx, app, c, ns)
+		objs, err := r.bounded(ctx, func() ([]*unstructured.Unstructured, error) { return r.appIn(ctx, app, c, ns) })
 		if err != nil {
 			if ns != app.Spec.Namespace {
 				err = fmt.Errorf("in namespace %s: %w", ns, err)
@@ -286,7 +291,7 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 		if err != nil {
 			return nil, err
 		}
-		values, err := helmValues(r.src, h, c)
+		values, err := helmValues(r.src, h, c, r.opts.Limits.YAML)
 		if err != nil {
 			return nil, err
 		}
@@ -309,7 +314,7 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 			if releaseNamespace == "" {
 				releaseNamespace = "default"
 			}
-			objs, err := helmTemplate(ctx, ch, release, releaseNamespace, values, c)
+			objs, err := helmTemplate(ctx, ch, release, releaseNamespace, values, c, r.opts.Limits)
 			if err != nil {
 				return nil, err
 			}
@@ -374,9 +379,16 @@ func (r *Renderer) buildKustomize(fsys filesys.FileSystem, app *schema.App, dir,
 	if err := refuseRemote(fsys, dir); err != nil {
 		return nil, err
 	}
+	if err := refuseAmplification(fsys, dir, r.opts.Limits.MaxObjects); err != nil {
+		return nil, err
+	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	resMap, err := k.Run(fsys, dir)
 	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), err)
+	}
+	out := outputBound{limits: r.opts.Limits}
+	if err := out.add(resMap.Size(), 0); err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), err)
 	}
 	objs := make([]*unstructured.Unstructured, 0, resMap.Size())
@@ -386,6 +398,9 @@ func (r *Renderer) buildKustomize(fsys filesys.FileSystem, app *schema.App, dir,
 		data, err := res.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("reading %s from kustomize output: %w", res.CurId(), err)
+		}
+		if err := out.add(0, int64(len(data))); err != nil {
+			return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), err)
 		}
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON(data); err != nil {

@@ -92,6 +92,9 @@ func Check(file string, data []byte, l Limits) error {
 	if l.MaxFileSize > 0 && int64(len(data)) > l.MaxFileSize {
 		return &Error{File: file, Bound: "bytes in one file", Limit: l.MaxFileSize, Flag: FlagMaxFileSize}
 	}
+	if l.MaxDepth <= 0 && l.MaxNodes <= 0 {
+		return nil // a size limit alone needs no parse
+	}
 	if l.MaxNodes > 0 && indicators(data) > l.MaxNodes {
 		return &Error{File: file, Bound: "YAML nodes (counted by their indicators before parsing)", Limit: l.MaxNodes, Flag: FlagMaxNodes}
 	}
