@@ -7,6 +7,7 @@ import (
 	"path"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -197,4 +198,42 @@ func (r *Renderer) bounded(ctx context.Context, build func() ([]*unstructured.Un
 		}
 		return nil, fmt.Errorf("%w after %s (raise the limit with %s)", ErrTimeout, timeout, FlagTimeout)
 	}
+}
+
+// boundWatch notes the first refused file a kustomize build read. kustomize buries the
+// error of a file it could not read under one message per level of its walk, as text; the
+// build's error is then the bound itself, whole and typed.
+type boundWatch struct {
+	filesys.FileSystem
+	mu    sync.Mutex
+	first error
+}
+
+func (w *boundWatch) note(err error) {
+	if errors.Is(err, yamlbound.ErrBound) {
+		w.mu.Lock()
+		if w.first == nil {
+			w.first = err
+		}
+		w.mu.Unlock()
+	}
+}
+
+func (w *boundWatch) ReadFile(p string) ([]byte, error) {
+	data, err := w.FileSystem.ReadFile(p)
+	w.note(err)
+	return data, err
+}
+
+func (w *boundWatch) Open(p string) (filesys.File, error) {
+	f, err := w.FileSystem.Open(p)
+	w.note(err)
+	return f, err
+}
+
+// refused is the first bound the build hit, or nil.
+func (w *boundWatch) refused() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.first
 }

@@ -383,7 +383,11 @@ func (r *Renderer) buildKustomize(fsys filesys.FileSystem, app *schema.App, dir,
 		return nil, err
 	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(fsys, dir)
+	watch := &boundWatch{FileSystem: fsys}
+	resMap, err := k.Run(watch, dir)
+	if refused := watch.refused(); refused != nil {
+		err = refused // what kustomize makes of it names the file only deep in its text
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), err)
 	}
