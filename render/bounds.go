@@ -55,15 +55,7 @@ const (
 // withDefaults fills the zero fields, so that render.New and Options{} are bounded too.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	if l.YAML.MaxFileSize <= 0 {
-		l.YAML.MaxFileSize = d.YAML.MaxFileSize
-	}
-	if l.YAML.MaxDepth <= 0 {
-		l.YAML.MaxDepth = d.YAML.MaxDepth
-	}
-	if l.YAML.MaxNodes <= 0 {
-		l.YAML.MaxNodes = d.YAML.MaxNodes
-	}
+	l.YAML = l.YAML.WithDefaults()
 	if l.MaxObjects <= 0 {
 		l.MaxObjects = d.MaxObjects
 	}

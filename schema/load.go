@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v4"
+
+	"gitfleet.dev/gitfleet/render/yamlbound"
 )
 
 // fleetMarker is looked for before a file is parsed: files that do not mention it are not
@@ -22,9 +24,23 @@ var fleetMarker = []byte("gitfleet.dev/")
 // statusDir is written only by gitfleet; its files are never read back as configuration.
 const statusDir = "status"
 
+// LoadOptions tune Load.
+type LoadOptions struct {
+	// YAML bounds each fleet file before it is parsed (zero fields: the defaults), with the
+	// same check and the same flags as the files Apps render from: the YAML library
+	// refuses an alias bomb itself, but not a file of millions of nodes or a huge one.
+	YAML yamlbound.Limits
+}
+
 // Load reads every fleet file of a repository tree, fills in defaults and validates the
 // result. The error, when not nil, is an ErrorList with every problem found.
 func Load(ctx context.Context, fsys fs.FS) (*Repo, error) {
+	return LoadWithOptions(ctx, fsys, LoadOptions{})
+}
+
+// LoadWithOptions is Load with options.
+func LoadWithOptions(ctx context.Context, fsys fs.FS, opts LoadOptions) (*Repo, error) {
+	limits := opts.YAML.WithDefaults()
 	repo := &Repo{}
 	var errs ErrorList
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -48,6 +64,10 @@ func Load(ctx context.Context, fsys fs.FS) (*Repo, error) {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
 		if !bytes.Contains(data, fleetMarker) {
+			return nil
+		}
+		if err := yamlbound.Check(p, data, limits); err != nil {
+			errs = append(errs, boundError(err))
 			return nil
 		}
 		errs = append(errs, repo.loadFile(p, data)...)
@@ -118,6 +138,15 @@ func (r *Repo) loadDocument(file string, n *yaml.Node) ErrorList {
 	}
 	r.add(target)
 	return d.errs
+}
+
+// boundError is a file over a YAML bound as a positioned error.
+func boundError(err error) *FieldError {
+	var be *yamlbound.Error
+	if errors.As(err, &be) {
+		return &FieldError{Position: Position{File: be.File, Line: be.Line}, Message: be.Reason()}
+	}
+	return &FieldError{Message: err.Error()}
 }
 
 // yamlSyntaxError turns the YAML library's error into a positioned one. The mark is where

@@ -50,6 +50,22 @@ func DefaultLimits() Limits {
 	return Limits{MaxFileSize: 8 << 20, MaxDepth: 200, MaxNodes: 500_000}
 }
 
+// WithDefaults fills the zero fields with DefaultLimits', so that a zero Limits, as an
+// options struct left empty gives, is bounded too.
+func (l Limits) WithDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxFileSize <= 0 {
+		l.MaxFileSize = d.MaxFileSize
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = d.MaxDepth
+	}
+	if l.MaxNodes <= 0 {
+		l.MaxNodes = d.MaxNodes
+	}
+	return l
+}
+
 // The gitfleet flags that raise each bound; errors name them so that a person whose real
 // file is over a bound knows what to change.
 const (
@@ -76,7 +92,12 @@ func (e *Error) Error() string {
 	if e.Line > 0 {
 		where = fmt.Sprintf("%s:%d", e.File, e.Line)
 	}
-	return fmt.Sprintf("%s: more than %d %s; refused so that reading it cannot exhaust gitfleet's memory (raise the limit with %s)", where, e.Limit, e.Bound, e.Flag)
+	return where + ": " + e.Reason()
+}
+
+// Reason is the error without the file and line, for callers that print those their way.
+func (e *Error) Reason() string {
+	return fmt.Sprintf("more than %d %s; refused so that reading it cannot exhaust gitfleet's memory (raise the limit with %s)", e.Limit, e.Bound, e.Flag)
 }
 
 // ErrBound is matched by every *Error (errors.Is), for callers that only need to know a
