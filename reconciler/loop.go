@@ -40,6 +40,9 @@ type LoopOptions struct {
 	Status    StatusWriter
 	Connector Connector
 	Apply     ApplyOptions
+	// Render bounds what reading each revision and rendering each App may cost (zero
+	// fields: render.DefaultLimits): an App over a bound fails, the others are applied.
+	Render render.Limits
 	// Interval overrides the Fleet's spec.interval when not zero.
 	Interval time.Duration
 	// Metrics records what the loop does; nil records nothing.

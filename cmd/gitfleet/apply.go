@@ -19,6 +19,7 @@ import (
 )
 
 type applyOptions struct {
+	limits         renderLimitFlags
 	repo           string
 	revision       string
 	kubeconfig     string
@@ -55,6 +56,7 @@ something failed or is not healthy yet, 2 when nothing could be applied.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runApply(cmd, o) },
 	}
 	f := cmd.Flags()
+	o.limits.add(f)
 	f.StringVar(&o.repo, "repo", ".", "fleet repository directory")
 	f.StringVar(&o.revision, "revision", "", "git revision to apply (default HEAD)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with one context per cluster (default $KUBECONFIG)")
@@ -76,7 +78,7 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	if o.kubeconfig == "" {
 		return fmt.Errorf("no kubeconfig: pass --kubeconfig FILE or set KUBECONFIG")
 	}
-	snap, repo, err := loadRepo(ctx, o.repo, o.revision, stderr)
+	snap, repo, err := loadRepo(ctx, o.repo, o.revision, o.limits, stderr)
 	if err != nil {
 		return err
 	}
@@ -86,7 +88,7 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	}
 	o.rateLimit.set(conn)
 	conn.Timeout = o.requestTimeout
-	renderer, err := render.New(ctx, snap.FS, repo)
+	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, o.limits.render())
 	if err != nil {
 		return err
 	}

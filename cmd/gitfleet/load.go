@@ -13,12 +13,12 @@ import (
 
 // loadRepo reads and validates a fleet repository at a revision. Problems are printed one
 // per line (FILE:LINE:COLUMN: FIELD: message) and turned into exit code 1.
-func loadRepo(ctx context.Context, dir, rev string, stderr io.Writer) (*reconciler.Snapshot, *schema.Repo, error) {
+func loadRepo(ctx context.Context, dir, rev string, limits renderLimitFlags, stderr io.Writer) (*reconciler.Snapshot, *schema.Repo, error) {
 	snap, err := reconciler.OpenSnapshot(ctx, dir, rev)
 	if err != nil {
 		return nil, nil, err
 	}
-	repo, err := schema.Load(ctx, snap.FS)
+	repo, err := schema.LoadWithOptions(ctx, snap.FS, limits.load())
 	if err == nil {
 		err = machines.CheckMeasuredCapacity(repo, machines.FactsFromStatus(snap.FS))
 	}

@@ -107,7 +107,7 @@ func runMachinesCheck(cmd *cobra.Command, o machinesCheckOptions) error {
 	if o.output != "table" && o.output != "json" {
 		return fmt.Errorf("-o %q: use table or json", o.output)
 	}
-	_, repo, err := loadRepo(ctx, o.repo, o.revision, stderr)
+	_, repo, err := loadRepo(ctx, o.repo, o.revision, renderLimitFlags{}, stderr)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,9 @@ import (
 var env *harness.Env
 
 func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		runAsGitfleet() // this process is the CLI that a test started
+	}
 	// Controllers, a scheduler and kwok nodes, so that what fleet-example deploys becomes
 	// healthy as it would on a real cluster.
 	os.Exit(harness.RunMain(m, harness.Options{Clusters: []string{"global", "gz-dev", "bj-prod", "sh-gpu"}, ControllerManager: true, Scheduler: true, Nodes: 2}, &env))

@@ -14,6 +14,7 @@ import (
 )
 
 type renderOptions struct {
+	limits    renderLimitFlags
 	revision  string
 	clusters  []string
 	apps      []string
@@ -41,6 +42,7 @@ are still printed, and the exit status is 1.`,
 			return runRender(cmd, dir, o)
 		},
 	}
+	o.limits.add(cmd.Flags())
 	cmd.Flags().StringVar(&o.revision, "revision", "", "git revision to render (default HEAD; ignored for a plain directory)")
 	cmd.Flags().StringSliceVar(&o.clusters, "cluster", nil, "render only these clusters (repeat or comma-separate)")
 	cmd.Flags().StringSliceVar(&o.apps, "app", nil, "render only these apps (repeat or comma-separate)")
@@ -50,11 +52,11 @@ are still printed, and the exit status is 1.`,
 
 func runRender(cmd *cobra.Command, dir string, o renderOptions) error {
 	ctx := cmd.Context()
-	snap, repo, err := loadRepo(ctx, dir, o.revision, cmd.ErrOrStderr())
+	snap, repo, err := loadRepo(ctx, dir, o.revision, o.limits, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
-	r, err := render.New(ctx, snap.FS, repo)
+	r, err := render.NewWithOptions(ctx, snap.FS, repo, o.limits.render())
 	if err != nil {
 		return err
 	}

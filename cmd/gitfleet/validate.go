@@ -15,6 +15,7 @@ import (
 )
 
 type validateOptions struct {
+	limits   renderLimitFlags
 	revision string
 	previous string
 	output   string
@@ -48,6 +49,7 @@ read.`,
 			return runValidate(cmd, dir, o)
 		},
 	}
+	o.limits.add(cmd.Flags())
 	cmd.Flags().StringVar(&o.revision, "revision", "", "git revision to check (default HEAD; ignored for a plain directory)")
 	cmd.Flags().StringVar(&o.previous, "previous", "", "git revision to check version upgrades against (a pull request's base)")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
@@ -62,7 +64,7 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 	if err != nil {
 		return err
 	}
-	repo, list, err := checkRepo(cmd.Context(), dir, snap, o.previous)
+	repo, list, err := checkRepo(cmd.Context(), dir, snap, o.previous, o.limits)
 	if err != nil {
 		return err
 	}
@@ -99,8 +101,8 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 // checkRepo loads, validates and render-checks a snapshot, and checks version upgrades
 // against a previous revision when one is given. Problems are returned as a list; err is
 // for a repository that cannot be read at all.
-func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previous string) (*schema.Repo, schema.ErrorList, error) {
-	repo, err := schema.Load(ctx, snap.FS)
+func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previous string, limits renderLimitFlags) (*schema.Repo, schema.ErrorList, error) {
+	repo, err := schema.LoadWithOptions(ctx, snap.FS, limits.load())
 	if err == nil {
 		// Clusters without a declared capacity are checked against what their machines
 		// have, as the last machine checks recorded it in the status files.
@@ -114,7 +116,7 @@ func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previ
 		// Rendering a repository with broken fleet files would only add noise.
 		return repo, list, nil
 	}
-	renderer, err := render.New(ctx, snap.FS, repo)
+	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, limits.render())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -124,7 +126,7 @@ func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previ
 		if err != nil {
 			return nil, nil, err
 		}
-		prevRepo, err := schema.Load(ctx, prevSnap.FS)
+		prevRepo, err := schema.LoadWithOptions(ctx, prevSnap.FS, limits.load())
 		if err != nil && schema.AsErrorList(err) == nil {
 			return nil, nil, fmt.Errorf("loading %s at %s: %w", dir, previous, err)
 		}

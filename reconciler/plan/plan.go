@@ -136,7 +136,7 @@ func Plan(ctx context.Context, base, head Side, opts Options) (*Report, error) {
 // load reads and prepares one side. Validation problems are kept, not returned: the
 // repository is still rendered.
 func load(ctx context.Context, s Side, ro render.Options) (*revision, error) {
-	repo, err := schema.Load(ctx, s.FS)
+	repo, err := schema.LoadWithOptions(ctx, s.FS, schema.LoadOptions{YAML: ro.Limits.YAML})
 	if err == nil {
 		err = machines.CheckMeasuredCapacity(repo, machines.FactsFromStatus(s.FS))
 	}
