@@ -89,6 +89,9 @@ type Options struct {
 	Cache *Cache
 	// Limits bound what one App's render may cost; zero fields take DefaultLimits.
 	Limits Limits
+	// Isolation, when set, runs each Helm template in a child process that is killed past
+	// the timeout or its memory cap; nil renders in this process (tests, libraries).
+	Isolation *Isolation
 }
 
 // chartInput is a Helm App's chart as read from the repository, with its digest.
@@ -314,7 +317,12 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 			if releaseNamespace == "" {
 				releaseNamespace = "default"
 			}
-			objs, err := helmTemplate(ctx, ch, release, releaseNamespace, values, c, r.opts.Limits)
+			var objs []*unstructured.Unstructured
+			if iso := r.opts.Isolation; iso != nil {
+				objs, err = iso.helmIsolated(ctx, chart.files, release, releaseNamespace, values, c, r.opts.Limits)
+			} else {
+				objs, err = helmTemplate(ctx, ch, release, releaseNamespace, values, c, r.opts.Limits)
+			}
 			if err != nil {
 				return nil, err
 			}
