@@ -41,8 +41,9 @@ type LoopOptions struct {
 	Connector Connector
 	Apply     ApplyOptions
 	// Render bounds what reading each revision and rendering each App may cost (zero
-	// fields: render.DefaultLimits): an App over a bound fails, the others are applied.
-	Render render.Limits
+	// limits: render.DefaultLimits) and where Helm renders (Isolation): an App over a
+	// bound fails, the others are applied. Its Cache is ignored: the loop keeps its own.
+	Render render.Options
 	// Interval overrides the Fleet's spec.interval when not zero.
 	Interval time.Duration
 	// Metrics records what the loop does; nil records nothing.

@@ -85,3 +85,32 @@ func TestValidateRefusesAnAliasBombCheaply(t *testing.T) {
 		t.Errorf("validate with a bomb peaked at %d MiB, %d MiB more than without it; want at most 100 MiB more", got.maxRSSKB>>10, (got.maxRSSKB-baseline.maxRSSKB)>>10)
 	}
 }
+
+// TestValidateStopsAHelmLoop: a template loop that would allocate gigabytes runs in a
+// render process that is killed at --max-render-memory; validate reports the App and the
+// flag. Peak RSS as the kernel reports it for the validate process includes its largest
+// reaped child, so the bound checked is the cap plus what validate needs on its own.
+func TestValidateStopsAHelmLoop(t *testing.T) {
+	baseline := runCLI(t, "validate", "../../fleet-example")
+	if baseline.code != 0 {
+		t.Fatalf("validate fleet-example: exit %d: %s", baseline.code, baseline.stdout)
+	}
+	repo := exampleRepo(t)
+	// 100,000,000 ints: 800 MB for until's slice alone, and more for the range.
+	loop := "{{ range until 100000000 }}{{ end }}\n"
+	if err := repo.Write(map[string]string{"charts/status-page/templates/loop.yaml": loop}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("a template loop"); err != nil {
+		t.Fatal(err)
+	}
+	const capMiB = 200
+	got := runCLI(t, "validate", repo.Dir, "--max-render-memory", fmt.Sprint(capMiB<<20))
+	if got.code != 1 || !strings.Contains(got.stdout, "apps/status-page/app.yaml") || !strings.Contains(got.stdout, "--max-render-memory") {
+		t.Errorf("validate with a template loop: exit %d, output %q; want exit 1 naming the App and --max-render-memory", got.code, got.stdout)
+	}
+	t.Logf("peak RSS: %d MiB without the loop, %d MiB with it (its render process capped at %d MiB)", baseline.maxRSSKB>>10, got.maxRSSKB>>10, capMiB)
+	if limit := baseline.maxRSSKB + (capMiB+100)<<10; got.maxRSSKB > limit {
+		t.Errorf("validate with a template loop peaked at %d MiB; want at most %d MiB", got.maxRSSKB>>10, limit>>10)
+	}
+}

@@ -141,7 +141,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	}
 	apply.Secrets = secrets
 	o.server.Loop = reconciler.LoopOptions{
-		Source: src, Connector: conn, Apply: apply, Interval: o.interval, Render: o.limits.limits,
+		Source: src, Connector: conn, Apply: apply, Interval: o.interval, Render: o.limits.render(),
 		WatchDrift: true,
 		Notify: func(ctx context.Context, repo *schema.Repo, d reconciler.DriftReport) {
 			n := notify.New(repo, notify.EnvFileResolver(secrets), notify.Options{Log: log, ExternalURL: o.repoURL})
@@ -212,7 +212,7 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 	if apply.Secrets, err = o.management.optionalSecrets(); err != nil {
 		return err
 	}
-	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true, Render: o.limits.limits}
+	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true, Render: o.limits.render()}
 	if loopOpts.Machines, err = o.machineKeeper(conn, apply.Secrets, log); err != nil {
 		return err
 	}
