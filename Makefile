@@ -45,7 +45,9 @@ test: tools sysdeps vet
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 15s ./schema/
 	$(GO) test -run '^$$' -fuzz FuzzParseDocument -fuzztime 10s ./render/
 	$(GO) test -run '^$$' -fuzz FuzzSplitManifests -fuzztime 10s ./render/
-	$(GO) test -run '^$$' -fuzz FuzzRenderApp -fuzztime 15s ./render/
+	$(GO) test -run '^$$' -fuzz FuzzRenderApp -fuzztime 10s ./render/
+	$(GO) test -run '^$$' -fuzz FuzzRenderKustomize -fuzztime 10s ./render/
+	$(GO) test -run '^$$' -fuzz FuzzRenderHelmValues -fuzztime 10s ./render/
 
 ## demo: four local member clusters, a local fleet repo from fleet-example/, apply, a status
 ## commit and a plan; it builds only what it runs: the gitfleet CLI (not the node plugins)

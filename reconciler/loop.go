@@ -40,6 +40,10 @@ type LoopOptions struct {
 	Status    StatusWriter
 	Connector Connector
 	Apply     ApplyOptions
+	// Render bounds what reading each revision and rendering each App may cost (zero
+	// limits: render.DefaultLimits) and where Helm renders (Isolation): an App over a
+	// bound fails, the others are applied. Its Cache is ignored: the loop keeps its own.
+	Render render.Options
 	// Interval overrides the Fleet's spec.interval when not zero.
 	Interval time.Duration
 	// Metrics records what the loop does; nil records nothing.

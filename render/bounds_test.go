@@ -1,46 +1,182 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
+
+	"gitfleet.dev/gitfleet/render/yamlbound"
 )
 
-// billionLaughs is nine levels of ten aliases each: a billion nodes in under 1 KiB.
-func billionLaughs() string {
+// aliasBomb is the "billion laughs" as top-level keys of a manifest: nine levels of nine
+// aliases, 9^9 nodes once expanded, from a few hundred bytes.
+func aliasBomb() string {
 	var b strings.Builder
-	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n  a0: &a0 \"lol\"\n")
-	for i := 1; i <= 9; i++ {
-		fmt.Fprintf(&b, "  a%d: &a%d [", i, i)
-		for j := 0; j < 10; j++ {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "*a%d", i-1)
-		}
-		b.WriteString("]\n")
+	b.WriteString("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
+	for i := 1; i < 9; i++ {
+		prev, name := string(rune('a'+i-1)), string(rune('a'+i))
+		fmt.Fprintf(&b, "%s: &%s [%s]\n", name, name, strings.TrimSuffix(strings.Repeat("*"+prev+", ", 9), ", "))
 	}
 	return b.String()
 }
 
-func TestCheckBounds(t *testing.T) {
-	l := Limits{MaxFileBytes: 1 << 20, MaxNodes: 10_000, MaxDepth: 50}
-	deep := strings.Repeat("[", 60) + strings.Repeat("]", 60)
-	for _, tc := range []struct{ name, data, want string }{
-		{"billion laughs", billionLaughs(), "x.yaml:9:"},
-		{"deep through aliases", "a: &a " + strings.Repeat("[", 30) + strings.Repeat("]", 30) + "\nb: &b [*a]\nc: " + strings.Repeat("[", 25) + "*b" + strings.Repeat("]", 25) + "\n", "nesting deeper than 50"},
-		{"too large", strings.Repeat("#", 1<<20+1), "the file is 1048577 bytes"},
-		{"anchors used once", "a: &a {x: 1}\nb: *a\nc: *a\n", ""},
-		{"deep without aliases is the parser's", deep, ""},
-	} {
-		err := l.checkBounds("x.yaml", []byte(tc.data))
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("%s: %v, want no error", tc.name, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.want)
+// exponentialOverlay is a kustomization tree without a single alias that asks for 2^levels
+// ConfigMaps: each level includes the one below twice, under two name prefixes.
+func exponentialOverlay(files map[string]string, root string, levels int) {
+	files[root+"/l0/kustomization.yaml"] = "resources: [cm.yaml]\n"
+	files[root+"/l0/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n"
+	for i := 1; i <= levels; i++ {
+		dir := fmt.Sprintf("%s/l%d", root, i)
+		files[dir+"/kustomization.yaml"] = "resources: [left, right]\n"
+		for _, side := range []string{"left", "right"} {
+			files[dir+"/"+side+"/kustomization.yaml"] = fmt.Sprintf("namePrefix: %s%d-\nresources: [../../l%d]\n", side, i, i-1)
 		}
+	}
+}
+
+const (
+	manifestHead = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\n"
+	kustomizeApp = "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata: {name: web}\nspec:\n  namespace: web\n  source: {kustomize: {path: apps/web}}\n  targets: {clusters: [dev]}\n"
+	helmApp      = "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata: {name: web}\nspec:\n  namespace: web\n  source: {helm: {chart: charts/web, valuesFiles: [values/web.yaml]}}\n  targets: {clusters: [dev]}\n"
+	goodApp      = "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata: {name: good}\nspec:\n  namespace: good\n  source: {kustomize: {path: apps/good}}\n  targets: {clusters: [dev]}\n"
+	tinyChart    = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
+	tinyTemplate = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n"
+)
+
+// TestAppInputsOverABoundAreRefused: whatever an App's kustomize or Helm inputs hold, or
+// its templates write, the render of that App fails quickly with an error naming the
+// file and the flag that raises the bound; the App beside it renders.
+func TestAppInputsOverABoundAreRefused(t *testing.T) {
+	deep := strings.Repeat("[", 300) + strings.Repeat("]", 300)
+	for _, tc := range []struct {
+		name   string
+		files  map[string]string
+		limits Limits
+		// want are the strings the error must contain: the file and the flag.
+		want []string
+	}{{
+		name: "alias bomb in a kustomize manifest",
+		files: map[string]string{
+			"apps/web/app.yaml": kustomizeApp, "apps/web/kustomization.yaml": "resources: [cm.yaml]\n",
+			"apps/web/cm.yaml": manifestHead + aliasBomb(),
+		},
+		want: []string{"apps/web/cm.yaml", yamlbound.FlagMaxNodes},
+	}, {
+		name: "alias bomb in a kustomization",
+		files: map[string]string{
+			"apps/web/app.yaml": kustomizeApp, "apps/web/kustomization.yaml": "resources: [cm.yaml]\n" + aliasBomb(),
+			"apps/web/cm.yaml": tinyTemplate,
+		},
+		want: []string{"apps/web/kustomization.yaml", yamlbound.FlagMaxNodes},
+	}, {
+		name: "deep nesting in a kustomize manifest",
+		files: map[string]string{
+			"apps/web/app.yaml": kustomizeApp, "apps/web/kustomization.yaml": "resources: [cm.yaml]\n",
+			"apps/web/cm.yaml": manifestHead + "data: " + deep + "\n",
+		},
+		want: []string{"apps/web/cm.yaml:4", yamlbound.FlagMaxDepth},
+	}, {
+		name: "huge kustomize manifest",
+		files: map[string]string{
+			"apps/web/app.yaml": kustomizeApp, "apps/web/kustomization.yaml": "resources: [cm.yaml]\n",
+			"apps/web/cm.yaml": manifestHead + "data: {x: \"" + strings.Repeat("x", 4096) + "\"}\n",
+		},
+		limits: Limits{YAML: yamlbound.Limits{MaxFileSize: 1024}},
+		want:   []string{"apps/web/cm.yaml", yamlbound.FlagMaxFileSize},
+	}, {
+		name: "kustomize overlays that double at each level",
+		files: func() map[string]string {
+			f := map[string]string{"apps/web/app.yaml": kustomizeApp, "apps/web/kustomization.yaml": "resources: [../tree/l40]\n"}
+			exponentialOverlay(f, "apps/tree", 40)
+			return f
+		}(),
+		want: []string{"apps/tree/l", FlagMaxObjects},
+	}, {
+		name: "alias bomb in a Helm values file",
+		files: map[string]string{
+			"apps/web/app.yaml": helmApp, "charts/web/Chart.yaml": tinyChart, "charts/web/templates/cm.yaml": tinyTemplate,
+			"values/web.yaml": aliasBomb(),
+		},
+		want: []string{"values/web.yaml", yamlbound.FlagMaxNodes},
+	}, {
+		name: "alias bomb in a chart's values.yaml",
+		files: map[string]string{
+			"apps/web/app.yaml": helmApp, "charts/web/Chart.yaml": tinyChart, "charts/web/templates/cm.yaml": tinyTemplate,
+			"charts/web/values.yaml": aliasBomb(), "values/web.yaml": "{}\n",
+		},
+		want: []string{"charts/web/values.yaml", yamlbound.FlagMaxNodes},
+	}, {
+		name: "alias bomb written by a template",
+		files: map[string]string{
+			"apps/web/app.yaml": helmApp, "charts/web/Chart.yaml": tinyChart, "values/web.yaml": "{}\n",
+			"charts/web/templates/cm.yaml": manifestHead + aliasBomb(),
+		},
+		want: []string{"web/templates/cm.yaml", yamlbound.FlagMaxNodes},
+	}, {
+		name: "template that renders too many objects",
+		files: map[string]string{
+			"apps/web/app.yaml": helmApp, "charts/web/Chart.yaml": tinyChart, "values/web.yaml": "{}\n",
+			"charts/web/templates/cm.yaml": "{{ range until 50 }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-{{ . }}}\n{{ end }}\n",
+		},
+		limits: Limits{MaxObjects: 10},
+		want:   []string{"rendered objects", FlagMaxObjects},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string]string{
+				"clusters/dev.yaml": cluster, "apps/good/app.yaml": goodApp,
+				"apps/good/kustomization.yaml": "resources: [cm.yaml]\n", "apps/good/cm.yaml": tinyTemplate,
+			}
+			for k, v := range tc.files {
+				files[k] = v
+			}
+			fsys, repo := load(t, files)
+			r, err := NewWithOptions(t.Context(), fsys, repo, Options{Limits: tc.limits})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := r.Cluster(t.Context(), repo.Cluster("dev"))
+			got := map[string]AppResult{}
+			for _, a := range res.Apps {
+				got[a.App.Metadata.Name] = a
+			}
+			if good := got["good"]; good.Err != nil || len(good.Objects) != 1 {
+				t.Errorf("the good App: %v, %d objects; want it rendered", good.Err, len(good.Objects))
+			}
+			web := got["web"]
+			var rerr *Error
+			if !errors.As(web.Err, &rerr) || len(web.Objects) != 0 {
+				t.Fatalf("web: error %v, %d objects; want a render error and no objects", web.Err, len(web.Objects))
+			}
+			if strings.Contains(tc.want[1], "yaml") && !errors.Is(web.Err, yamlbound.ErrBound) {
+				t.Errorf("error %v does not match yamlbound.ErrBound", web.Err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(web.Err.Error(), w) {
+					t.Errorf("error %q does not name %q", web.Err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestRenderTimeout: an App whose render does not finish in time fails with ErrTimeout,
+// naming the flag. The limit is a nanosecond, so the render cannot beat it; nothing here
+// measures time.
+func TestRenderTimeout(t *testing.T) {
+	fsys, repo := load(t, map[string]string{
+		"clusters/dev.yaml": cluster, "apps/web/app.yaml": helmApp, "charts/web/Chart.yaml": tinyChart, "values/web.yaml": "{}\n",
+		"charts/web/templates/cm.yaml": tinyTemplate,
+	})
+	r, err := NewWithOptions(t.Context(), fsys, repo, Options{Limits: Limits{Timeout: time.Nanosecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := r.Cluster(t.Context(), repo.Cluster("dev"))
+	if len(res.Apps) != 1 || !errors.Is(res.Apps[0].Err, ErrTimeout) || !strings.Contains(res.Apps[0].Err.Error(), FlagTimeout) {
+		t.Fatalf("apps %+v, want one that timed out naming %s", res.Apps, FlagTimeout)
 	}
 }
 
@@ -68,7 +204,7 @@ func TestAliasBombRefusedInEveryAppInput(t *testing.T) {
 	// The loader would refuse these files as gitfleet files are; the renderer must
 	// refuse them on its own, for every path a bomb can take into kustomize or Helm.
 	for _, p := range []string{"apps/bad/cm.yaml", "charts/bomb/values.yaml", "values/bomb.yaml"} {
-		fsys[p] = &fstest.MapFile{Data: []byte(billionLaughs())}
+		fsys[p] = &fstest.MapFile{Data: []byte(aliasBomb())}
 	}
 	r, err := New(t.Context(), fsys, repo)
 	if err != nil {
@@ -77,7 +213,7 @@ func TestAliasBombRefusedInEveryAppInput(t *testing.T) {
 	var got []string
 	for _, e := range r.Check(t.Context()) {
 		got = append(got, e.File)
-		if !strings.Contains(e.Message, "alias bomb") {
+		if !strings.Contains(e.Message, yamlbound.FlagMaxNodes) {
 			t.Errorf("%v: want the bound named", e)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"gitfleet.dev/gitfleet/render/yamlbound"
 	"gitfleet.dev/gitfleet/schema"
 )
 
@@ -31,6 +32,13 @@ func (r *Renderer) Check(ctx context.Context) schema.ErrorList {
 				// its own file and field, once, not once per cluster.
 				if list := schema.AsErrorList(app.Err); list != nil {
 					errs = appendNew(errs, list...)
+					continue
+				}
+				// A file over a YAML bound is reported at that file, once, whichever Apps
+				// read it.
+				var be *yamlbound.Error
+				if errors.As(app.Err, &be) {
+					errs = appendNew(errs, schema.BoundError(be))
 					continue
 				}
 				var rerr *Error

@@ -9,4 +9,10 @@
 // A broken App does not stop the others: its result carries an *Error naming the App,
 // the cluster, the file and the reason, and it has no objects, so nothing of it can be
 // applied or pruned.
+//
+// A render is bounded (Limits): every YAML or JSON file is checked by yamlbound before any
+// parser decodes it (size, nesting, nodes with aliases expanded), kustomize inclusions are
+// counted with their multiplicity before the build, rendered output is counted in objects
+// and bytes, and each App's render has a timeout. A file over a bound fails the Apps that
+// read it, not the revision: it is still in the in-memory copy, but reading it is its error.
 package render

@@ -22,6 +22,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"gitfleet.dev/gitfleet/render/yamlbound"
 	"gitfleet.dev/gitfleet/schema"
 )
 
@@ -29,14 +30,30 @@ import (
 // from the repository snapshot. The files, not a loaded chart, are what is kept between
 // renders: Helm's install removes disabled dependencies from the chart it is given, so
 // every render must load its own.
-func chartFiles(src fs.FS, chartPath string) ([]*loader.BufferedFile, error) {
+//
+// Every file is held to the YAML limits (templates, which are text until rendered, to the
+// size alone) before Helm's loader parses Chart.yaml and values.yaml into Go values.
+func chartFiles(src fs.FS, chartPath string, limits yamlbound.Limits) ([]*loader.BufferedFile, error) {
 	p := path.Clean(strings.TrimPrefix(chartPath, "./"))
 	if strings.HasSuffix(p, ".tgz") {
 		data, err := fs.ReadFile(src, p)
 		if err != nil {
 			return nil, err
 		}
-		return loader.LoadArchiveFiles(bytes.NewReader(data))
+		// Helm's loader bounds what the archive decompresses to (100 MiB, 5 MiB a file).
+		if err := checkFile(p, data, yamlbound.Limits{MaxFileSize: limits.MaxFileSize}); err != nil {
+			return nil, err
+		}
+		files, err := loader.LoadArchiveFiles(bytes.NewReader(data))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			if err := checkFile(path.Join(p, f.Name), f.Data, chartFileLimits(f.Name, limits)); err != nil {
+				return nil, err
+			}
+		}
+		return files, nil
 	}
 	rules := ignore.Empty()
 	if data, err := fs.ReadFile(src, path.Join(p, ignore.HelmIgnore)); err == nil {
@@ -71,6 +88,9 @@ func chartFiles(src fs.FS, chartPath string) ([]*loader.BufferedFile, error) {
 		if err != nil {
 			return err
 		}
+		if err := checkFile(name, data, chartFileLimits(rel, limits)); err != nil {
+			return err
+		}
 		files = append(files, &loader.BufferedFile{Name: rel, Data: bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))})
 		return nil
 	})
@@ -80,14 +100,28 @@ func chartFiles(src fs.FS, chartPath string) ([]*loader.BufferedFile, error) {
 	return files, nil
 }
 
+// chartFileLimits are the limits of one chart file (rel to the chart): templates are text
+// until rendered, so only their size is bounded here and their output after the render.
+func chartFileLimits(rel string, limits yamlbound.Limits) yamlbound.Limits {
+	if strings.HasPrefix(rel, "templates/") || strings.Contains(rel, "/templates/") {
+		return yamlbound.Limits{MaxFileSize: limits.MaxFileSize}
+	}
+	return limits
+}
+
 // helmValues layers an App's values for one cluster: values files, then the App's values,
 // then each matching valuesByLabel entry in order, then the cluster's own values. The
 // chart's defaults are below all of these (Helm coalesces them during the render).
-func helmValues(src fs.FS, h *schema.HelmSource, c *schema.Cluster) (map[string]any, error) {
+func helmValues(src fs.FS, h *schema.HelmSource, c *schema.Cluster, limits yamlbound.Limits) (map[string]any, error) {
 	out := map[string]any{}
 	for _, f := range h.ValuesFiles {
-		data, err := fs.ReadFile(src, path.Clean(strings.TrimPrefix(f, "./")))
+		name := path.Clean(strings.TrimPrefix(f, "./"))
+		data, err := fs.ReadFile(src, name)
 		if err != nil {
+			return nil, fmt.Errorf("values file %s: %w", f, err)
+		}
+		// Values files are read whatever their extension.
+		if err := yamlbound.Check(name, data, limits); err != nil {
 			return nil, fmt.Errorf("values file %s: %w", f, err)
 		}
 		var v map[string]any
@@ -133,7 +167,11 @@ func mergeValues(dst, src map[string]any) map[string]any {
 // split hooks from manifests, which gitfleet, sorting objects its own way and keeping
 // hooks and manifests alike, does not need. The document boundaries are Helm's
 // (splitManifests); the reference tests compare the result with the helm binary.
-func helmTemplate(ctx context.Context, c *chart.Chart, release, namespace string, values map[string]any, cluster *schema.Cluster) ([]*unstructured.Unstructured, error) {
+//
+// The rendered templates are held to limits before they are parsed: their bytes and
+// objects, and the YAML bounds for each template's output (a template can write an
+// alias bomb as easily as a file can hold one).
+func helmTemplate(ctx context.Context, c *chart.Chart, release, namespace string, values map[string]any, cluster *schema.Cluster, limits Limits) ([]*unstructured.Unstructured, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -168,6 +206,9 @@ func helmTemplate(ctx context.Context, c *chart.Chart, release, namespace string
 		return nil, fmt.Errorf("helm template: %w", err)
 	}
 
+	if err := boundRendered(c, files, limits); err != nil {
+		return nil, fmt.Errorf("helm template: %w", err)
+	}
 	// The chart's CRDs come first, as written (--include-crds).
 	var crds strings.Builder
 	for _, crd := range c.CRDObjects() {
@@ -198,6 +239,35 @@ func helmTemplate(ctx context.Context, c *chart.Chart, release, namespace string
 		}
 	}
 	return out, nil
+}
+
+// boundRendered holds a chart's rendered templates (and its CRDs, which are applied too)
+// to the output limits and each template's output to the YAML ones.
+func boundRendered(c *chart.Chart, files map[string]string, limits Limits) error {
+	out := outputBound{limits: limits}
+	for _, crd := range c.CRDObjects() {
+		if err := out.add(int(documents(crd.File.Data)), int64(len(crd.File.Data))); err != nil {
+			return err
+		}
+	}
+	for name, data := range files {
+		if strings.HasSuffix(name, "NOTES.txt") || strings.HasPrefix(path.Base(name), "_") {
+			continue
+		}
+		if err := out.add(strings.Count(data, "\n---")+1, int64(len(data))); err != nil {
+			return err
+		}
+	}
+	// Only once the total is known to be bounded is each template's output looked into.
+	for name, data := range files {
+		if strings.HasSuffix(name, "NOTES.txt") || strings.HasPrefix(path.Base(name), "_") {
+			continue
+		}
+		if err := yamlbound.Check(name, []byte(data), limits.YAML); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // capabilities is what a chart sees as .Capabilities on the cluster: Helm's defaults for

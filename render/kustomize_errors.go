@@ -75,21 +75,6 @@ func kustomizeCause(msg string) string {
 	return msg
 }
 
-// refusedRead returns why a file the build read was refused by Options.Limits, or nil.
-// Such a file is empty in the in-memory tree, so a build over it may even succeed; it
-// must fail all the same.
-func (r *Renderer) refusedRead(rec *recordingFS) error {
-	for _, p := range rec.reads() {
-		if err := r.refusedFile(strings.TrimPrefix(p, "/")); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// refusedFile returns why a file of the repository was refused by Options.Limits, or nil.
-func (r *Renderer) refusedFile(p string) error { return r.refused[path.Clean(p)] }
-
 // reads returns the files the build read, in order.
 func (r *recordingFS) reads() []string {
 	r.mu.Lock()

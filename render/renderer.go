@@ -33,9 +33,6 @@ type Renderer struct {
 	entry map[string]string
 	// charts reads each Helm App's chart files at most once.
 	charts map[string]func() (chartInput, error)
-	// refused are the repository's files that crossed Options.Limits, with why; they are
-	// empty in kfs.
-	refused map[string]error
 	// manifests finds the file and line of a rendered object, for Check.
 	manifests *manifestIndex
 
@@ -92,8 +89,11 @@ type Options struct {
 	// from the cache are shared the same way as within one Renderer (see
 	// AppResult.Objects).
 	Cache *Cache
-	// Limits bound each YAML file of the repository; the zero value is DefaultLimits.
+	// Limits bound what one App's render may cost; zero fields take DefaultLimits.
 	Limits Limits
+	// Isolation, when set, runs each Helm template in a child process that is killed past
+	// the timeout or its memory cap; nil renders in this process (tests, libraries).
+	Isolation *Isolation
 }
 
 // chartInput is a Helm App's chart as read from the repository, with its digest.
@@ -109,8 +109,9 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 
 // NewWithOptions is New with options.
 func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Options) (*Renderer, error) {
+	opts.Limits = opts.Limits.withDefaults()
 	mem := filesys.MakeFsInMemory()
-	refused := map[string]error{}
+	refused := refusedFiles{}
 	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
@@ -128,20 +129,14 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
-		if isYAMLName(p) {
-			if err := opts.Limits.checkBounds(p, data); err != nil {
-				// Kept out of kustomize's reach; a build that reads it fails with this.
-				refused[p] = err
-				data = nil
-			}
-		}
+		refused.check(p, data, opts.Limits.YAML)
 		return mem.WriteFile("/"+p, data)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("copying the repository into memory: %w", err)
 	}
 	r := &Renderer{
-		repo: repo, opts: opts, src: src, kfs: mem, manifests: &manifestIndex{src: src}, refused: refused,
+		repo: repo, opts: opts, src: src, kfs: refusingFS{FileSystem: mem, refused: refused}, manifests: &manifestIndex{src: src},
 		entry:  map[string]string{},
 		charts: map[string]func() (chartInput, error){},
 		cache:  map[string]*cached{},
@@ -169,14 +164,9 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 		case app.Spec.Source.Helm != nil:
 			chartPath := app.Spec.Source.Helm.Chart
 			r.charts[app.Metadata.Name] = sync.OnceValues(func() (chartInput, error) {
-				files, err := chartFiles(src, chartPath)
+				files, err := chartFiles(src, chartPath, opts.Limits.YAML)
 				if err != nil {
 					return chartInput{}, fmt.Errorf("loading chart %s: %w", chartPath, err)
-				}
-				for _, f := range files {
-					if err := r.refusedFile(path.Join(chartPath, f.Name)); err != nil {
-						return chartInput{}, err
-					}
 				}
 				c, err := loader.LoadFiles(files)
 				if err != nil {
@@ -283,7 +273,7 @@ func (r *Renderer) app(ctx context.Context, app *schema.App, c *schema.Cluster) 
 	namespaces = append(namespaces, r.repo.TargetNamespaces(app, c)...)
 	var out []*unstructured.Unstructured
 	for _, ns := range namespaces {
-		objs, err := r.appIn(ctx, app, c, ns)
+		objs, err := r.bounded(ctx, func() ([]*unstructured.Unstructured, error) { return r.appIn(ctx, app, c, ns) })
 		if err != nil {
 			if ns != app.Spec.Namespace {
 				err = fmt.Errorf("in namespace %s: %w", ns, err)
@@ -306,12 +296,7 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range h.ValuesFiles {
-			if err := r.refusedFile(path.Clean(strings.TrimPrefix(f, "./"))); err != nil {
-				return nil, err
-			}
-		}
-		values, err := helmValues(r.src, h, c)
+		values, err := helmValues(r.src, h, c, r.opts.Limits.YAML)
 		if err != nil {
 			return nil, err
 		}
@@ -334,7 +319,12 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 			if releaseNamespace == "" {
 				releaseNamespace = "default"
 			}
-			objs, err := helmTemplate(ctx, ch, release, releaseNamespace, values, c)
+			var objs []*unstructured.Unstructured
+			if iso := r.opts.Isolation; iso != nil {
+				objs, err = iso.helmIsolated(ctx, chart.files, release, releaseNamespace, values, c, r.opts.Limits)
+			} else {
+				objs, err = helmTemplate(ctx, ch, release, releaseNamespace, values, c, r.opts.Limits)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -405,13 +395,22 @@ func (r *Renderer) buildKustomize(fsys filesys.FileSystem, app *schema.App, dir,
 	if !ok {
 		rec = newRecordingFS(fsys)
 	}
+	if err := refuseAmplification(rec, dir, r.opts.Limits.MaxObjects); err != nil {
+		return nil, err
+	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(rec, dir)
-	if refused := r.refusedRead(rec); refused != nil {
-		return nil, refused
+	watch := &boundWatch{FileSystem: rec}
+	resMap, err := k.Run(watch, dir)
+	if refused := watch.refused(); refused != nil {
+		// What kustomize makes of it names the file only deep in its text.
+		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), refused)
 	}
 	if err != nil {
 		return nil, explainKustomize(rec, source, err)
+	}
+	out := outputBound{limits: r.opts.Limits}
+	if err := out.add(resMap.Size(), 0); err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), err)
 	}
 	objs := make([]*unstructured.Unstructured, 0, resMap.Size())
 	for _, res := range resMap.Resources() {
@@ -420,6 +419,9 @@ func (r *Renderer) buildKustomize(fsys filesys.FileSystem, app *schema.App, dir,
 		data, err := res.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("reading %s from kustomize output: %w", res.CurId(), err)
+		}
+		if err := out.add(0, int64(len(data))); err != nil {
+			return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), err)
 		}
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON(data); err != nil {

@@ -3,6 +3,7 @@ package schema
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -12,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v4"
+
+	"gitfleet.dev/gitfleet/render/yamlbound"
 )
 
 // fleetMarker is looked for, in lower case, before a file is decoded: files that do not
@@ -28,12 +31,16 @@ type LoadOptions struct {
 	// Secrets are the secrets the repository may refer to; a reference to any other is a
 	// problem at its field.
 	Secrets SecretPolicy
+	// YAML bounds each fleet file before it is parsed (zero fields: the defaults), with the
+	// same check and the same flags as the files Apps render from: the YAML library
+	// refuses an alias bomb itself, but not a file of millions of nodes or a huge one.
+	YAML yamlbound.Limits
 }
 
 // DefaultLoadOptions allow the repository only what an operator who said nothing would
-// expect (DefaultSecretPolicy).
+// expect (DefaultSecretPolicy, the default YAML bounds).
 func DefaultLoadOptions() LoadOptions {
-	return LoadOptions{Secrets: DefaultSecretPolicy()}
+	return LoadOptions{Secrets: DefaultSecretPolicy(), YAML: yamlbound.DefaultLimits()}
 }
 
 // Load reads a repository with DefaultLoadOptions; see LoadWithOptions.
@@ -44,6 +51,7 @@ func Load(ctx context.Context, fsys fs.FS) (*Repo, error) {
 // LoadWithOptions reads every fleet file of a repository tree, fills in defaults and
 // validates the result. The error, when not nil, is an ErrorList with every problem found.
 func LoadWithOptions(ctx context.Context, fsys fs.FS, opts LoadOptions) (*Repo, error) {
+	limits := opts.YAML.WithDefaults()
 	repo := &Repo{}
 	var errs ErrorList
 	ignore, err := readIgnoreFile(fsys)
@@ -72,6 +80,15 @@ func LoadWithOptions(ctx context.Context, fsys fs.FS, opts LoadOptions) (*Repo, 
 		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
+		}
+		if err := yamlbound.Check(p, data, limits); err != nil {
+			// A fleet file over a bound is a problem of the revision; any other file is
+			// left unparsed here, and refused by the render of each App that reads it, so
+			// that it fails those Apps and not the whole revision.
+			if bytes.Contains(bytes.ToLower(data), fleetMarker) {
+				errs = append(errs, BoundError(err))
+			}
+			return nil
 		}
 		errs = append(errs, repo.loadFile(p, data)...)
 		return nil
@@ -163,6 +180,15 @@ func (r *Repo) loadDocument(file string, n *yaml.Node) ErrorList {
 	}
 	r.add(target)
 	return d.errs
+}
+
+// BoundError is a file over a YAML bound (a *yamlbound.Error) as a positioned problem.
+func BoundError(err error) *FieldError {
+	var be *yamlbound.Error
+	if errors.As(err, &be) {
+		return &FieldError{Position: Position{File: be.File, Line: be.Line}, Message: be.Reason()}
+	}
+	return &FieldError{Message: err.Error()}
 }
 
 // withoutRepeats drops the validation errors at a field the decoder already reported: a

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"gitfleet.dev/gitfleet/render/yamlbound"
 )
 
 const (
@@ -294,6 +296,27 @@ func TestLoadReportsGarbageAndMisversionedFiles(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestLoadBoundsFleetFiles: a fleet file over a YAML bound is one positioned problem,
+// found before the YAML library builds it (a flat list of 600,000 items would take it
+// gigabytes), naming the flag that raises the bound.
+func TestLoadBoundsFleetFiles(t *testing.T) {
+	for name, tc := range map[string]struct {
+		data string
+		flag string
+	}{
+		"flat list": {data: "apiVersion: gitfleet.dev/v1alpha1\nkind: Fleet\nmetadata: {name: f}\nx: [" + strings.Repeat("a,", 600_000) + "a]\n", flag: yamlbound.FlagMaxNodes},
+		"deep":      {data: "apiVersion: gitfleet.dev/v1alpha1\nkind: Fleet\nmetadata: {name: f}\nx: " + strings.Repeat("[", 300) + strings.Repeat("]", 300) + "\n", flag: yamlbound.FlagMaxDepth},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(t.Context(), fstest.MapFS{"fleet.yaml": &fstest.MapFile{Data: []byte(tc.data)}})
+			list := AsErrorList(err)
+			if len(list) == 0 || list[0].File != "fleet.yaml" || !strings.Contains(list[0].Message, tc.flag) {
+				t.Fatalf("Load: %v, want a problem in fleet.yaml naming %s", err, tc.flag)
 			}
 		})
 	}

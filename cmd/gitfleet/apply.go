@@ -16,10 +16,10 @@ import (
 
 	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/render"
-	"gitfleet.dev/gitfleet/schema"
 )
 
 type applyOptions struct {
+	limits         renderLimitFlags
 	repo           string
 	revision       string
 	kubeconfig     string
@@ -57,6 +57,7 @@ something failed or is not healthy yet, 2 when nothing could be applied.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runApply(cmd, o) },
 	}
 	f := cmd.Flags()
+	o.limits.add(f)
 	f.StringVar(&o.repo, "repo", ".", "fleet repository directory")
 	f.StringVar(&o.revision, "revision", "", "git revision to apply (default HEAD)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with one context per cluster (default $KUBECONFIG)")
@@ -84,7 +85,7 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	if err != nil {
 		return err
 	}
-	snap, repo, err := loadRepo(ctx, o.repo, o.revision, schema.LoadOptions{Secrets: policy}, stderr)
+	snap, repo, err := loadRepo(ctx, o.repo, o.revision, o.limits.load(policy), stderr)
 	if err != nil {
 		return err
 	}
@@ -94,7 +95,7 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	}
 	o.rateLimit.set(conn)
 	conn.Timeout = o.requestTimeout
-	renderer, err := render.New(ctx, snap.FS, repo)
+	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, o.limits.render())
 	if err != nil {
 		return err
 	}

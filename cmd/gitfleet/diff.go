@@ -10,6 +10,7 @@ import (
 )
 
 type diffOptions struct {
+	limits     renderLimitFlags
 	repo       string
 	revision   string
 	cluster    string
@@ -40,6 +41,7 @@ comparison could not be made.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDiff(cmd, o) },
 	}
 	f := cmd.Flags()
+	o.limits.add(f)
 	f.StringVar(&o.repo, "repo", ".", "fleet repository (a git working tree or a plain directory)")
 	f.StringVar(&o.revision, "revision", "", "git revision to compare with (default HEAD)")
 	f.StringVar(&o.cluster, "cluster", "", "the cluster to compare (required)")
@@ -71,10 +73,13 @@ func runDiff(cmd *cobra.Command, o diffOptions) error {
 		side.Ref = "HEAD"
 	}
 	opts := plan.DefaultOptions()
+	opts.Render = o.limits.render()
 	opts.Live = conn
-	if opts.Load.Secrets, err = o.secrets.policy(o.secrets.namespace, false); err != nil {
+	policy, err := o.secrets.policy(o.secrets.namespace, false)
+	if err != nil {
 		return err
 	}
+	opts.Load = o.limits.load(policy)
 	opts.Clusters = []string{o.cluster}
 	// The repository against itself: nothing changes between the renders, so every
 	// difference the dry run finds is the cluster's.

@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"gitfleet.dev/gitfleet/render"
 )
 
 // exitError carries an exit code through cobra without printing anything more: the
@@ -23,6 +25,10 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == render.HelmChildArg {
+		// A render process that gitfleet started for one Helm chart (render.Isolation).
+		os.Exit(render.RunHelmChild(os.Stdin, os.Stdout))
+	}
 	// go-git reads ~/.ssh/config by default: a hidden input that could send the fleet
 	// repository's SSH connection elsewhere. Hosts, ports and keys come from flags only.
 	gitssh.DefaultSSHConfig = nil

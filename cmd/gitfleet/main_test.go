@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"gitfleet.dev/gitfleet/render"
 	"gitfleet.dev/gitfleet/test/gitrepo"
 	"gitfleet.dev/gitfleet/test/harness"
 )
@@ -23,6 +24,12 @@ import (
 var env *harness.Env
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == render.HelmChildArg {
+		os.Exit(render.RunHelmChild(os.Stdin, os.Stdout)) // a render process a test's gitfleet started
+	}
+	if os.Getenv(runMainEnv) == "1" {
+		runAsGitfleet() // this process is the CLI that a test started
+	}
 	// Controllers, a scheduler and kwok nodes, so that what fleet-example deploys becomes
 	// healthy as it would on a real cluster.
 	os.Exit(harness.RunMain(m, harness.Options{Clusters: []string{"global", "gz-dev", "bj-prod", "sh-gpu"}, ControllerManager: true, Scheduler: true, Nodes: 2}, &env))

@@ -13,6 +13,7 @@ import (
 )
 
 type planOptions struct {
+	limits     renderLimitFlags
 	repo       string
 	base       string
 	head       string
@@ -59,6 +60,7 @@ made (an unreadable revision, a cluster that --live could not reach).`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runPlan(cmd, o) },
 	}
 	f := cmd.Flags()
+	o.limits.add(f)
 	f.StringVar(&o.repo, "repo", ".", "fleet repository (a git working tree)")
 	f.StringVar(&o.base, "base", "", "revision the change starts from: the pull request's base branch or commit (required)")
 	f.StringVar(&o.head, "head", o.head, "revision with the change: the pull request's head or merge commit")
@@ -80,12 +82,13 @@ func runPlan(cmd *cobra.Command, o planOptions) error {
 		return fmt.Errorf("--base is required: the revision the change starts from, such as origin/main")
 	}
 	opts := plan.DefaultOptions()
+	opts.Render = o.limits.render()
 	opts.Clusters = o.clusters
 	policy, err := o.secrets.policy(o.secrets.namespace, false)
 	if err != nil {
 		return err
 	}
-	opts.Load.Secrets = policy
+	opts.Load = o.limits.load(policy)
 	if o.live {
 		conn, err := liveConnector(o.kubeconfig)
 		if err != nil {

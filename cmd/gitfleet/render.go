@@ -11,10 +11,10 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"gitfleet.dev/gitfleet/render"
-	"gitfleet.dev/gitfleet/schema"
 )
 
 type renderOptions struct {
+	limits    renderLimitFlags
 	revision  string
 	clusters  []string
 	apps      []string
@@ -43,6 +43,7 @@ are still printed, and the exit status is 1.`,
 			return runRender(cmd, dir, o)
 		},
 	}
+	o.limits.add(cmd.Flags())
 	cmd.Flags().StringVar(&o.revision, "revision", "", "git revision to render (default HEAD; ignored for a plain directory)")
 	cmd.Flags().StringSliceVar(&o.clusters, "cluster", nil, "render only these clusters (repeat or comma-separate)")
 	cmd.Flags().StringSliceVar(&o.apps, "app", nil, "render only these apps (repeat or comma-separate)")
@@ -58,11 +59,11 @@ func runRender(cmd *cobra.Command, dir string, o renderOptions) error {
 	if err != nil {
 		return err
 	}
-	snap, repo, err := loadRepo(ctx, dir, o.revision, schema.LoadOptions{Secrets: policy}, cmd.ErrOrStderr())
+	snap, repo, err := loadRepo(ctx, dir, o.revision, o.limits.load(policy), cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
-	r, err := render.New(ctx, snap.FS, repo)
+	r, err := render.NewWithOptions(ctx, snap.FS, repo, o.limits.render())
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 )
 
 type serveOptions struct {
+	limits                                  renderLimitFlags
 	repoURL, branch, statusBranch, cacheDir string
 	gitTokenEnv, gitUsername                string
 	gitSSHKey, gitSSHPassphraseEnv          string
@@ -62,6 +63,7 @@ it only on a trusted network. Push webhooks are verified with the secret in
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
+	o.limits.add(f)
 	f.StringVar(&o.repoURL, "repo-url", "", "fleet repository: https://, ssh://, git@host:path, file:// or git:// (git daemon: unauthenticated and unencrypted, trusted networks only)")
 	f.StringVar(&o.branch, "branch", o.branch, "branch to follow")
 	f.StringVar(&o.statusBranch, "status-branch", "", "branch for status commits (default: the Fleet's spec.statusBranch, else the followed branch)")
@@ -148,7 +150,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	apply.Secrets = secrets
 	resolver := o.secrets.resolver(policy, secrets)
 	o.server.Loop = reconciler.LoopOptions{
-		Source: src, Connector: conn, Apply: apply, Interval: o.interval,
+		Source: src, Connector: conn, Apply: apply, Interval: o.interval, Render: o.limits.render(),
 		WatchDrift: true,
 		Notify: func(ctx context.Context, repo *schema.Repo, d reconciler.DriftReport) {
 			n := notify.New(repo, resolver, notify.Options{Log: log, ExternalURL: o.repoURL})
@@ -222,7 +224,7 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 	if apply.Secrets, err = o.management.optionalSecrets(); err != nil {
 		return err
 	}
-	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true}
+	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true, Render: o.limits.render()}
 	if loopOpts.Machines, err = o.machineKeeper(conn, o.secrets.resolver(apply.SecretPolicy, apply.Secrets), log); err != nil {
 		return err
 	}

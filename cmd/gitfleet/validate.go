@@ -15,6 +15,7 @@ import (
 )
 
 type validateOptions struct {
+	limits   renderLimitFlags
 	revision string
 	previous string
 	output   string
@@ -49,6 +50,7 @@ read.`,
 			return runValidate(cmd, dir, o)
 		},
 	}
+	o.limits.add(cmd.Flags())
 	cmd.Flags().StringVar(&o.revision, "revision", "", "git revision to check (default HEAD; ignored for a plain directory)")
 	cmd.Flags().StringVar(&o.previous, "previous", "", "git revision to check version upgrades against (a pull request's base)")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
@@ -69,7 +71,7 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 	if err != nil {
 		return err
 	}
-	repo, list, err := checkRepo(cmd.Context(), dir, snap, o.previous, schema.LoadOptions{Secrets: policy})
+	repo, list, err := checkRepo(cmd.Context(), dir, snap, o.previous, o.limits.load(policy), o.limits.render())
 	if err != nil {
 		return err
 	}
@@ -118,7 +120,7 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 // checkRepo loads, validates and render-checks a snapshot, and checks version upgrades
 // against a previous revision when one is given. Problems are returned as a list; err is
 // for a repository that cannot be read at all.
-func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previous string, opts schema.LoadOptions) (*schema.Repo, schema.ErrorList, error) {
+func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previous string, opts schema.LoadOptions, ro render.Options) (*schema.Repo, schema.ErrorList, error) {
 	repo, err := schema.LoadWithOptions(ctx, snap.FS, opts)
 	if err == nil {
 		// Clusters without a declared capacity are checked against what their machines
@@ -133,7 +135,7 @@ func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previ
 		// Rendering a repository with broken fleet files would only add noise.
 		return repo, list, nil
 	}
-	renderer, err := render.New(ctx, snap.FS, repo)
+	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, ro)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/render"
+	"gitfleet.dev/gitfleet/render/yamlbound"
 )
 
 // TestApplyUpdatePrune walks one App through its life on two clusters: first apply, an
@@ -119,43 +121,64 @@ func TestBrokenAppIsIsolated(t *testing.T) {
 	})
 	requireNoErrors(t, f.apply())
 
-	// Break "bad" (a resource that does not exist) while changing both Apps.
-	f.commit(map[string]string{
-		"apps/good/cm.yaml":           configMap("isolation", "good", "v2"),
-		"apps/bad/kustomization.yaml": kustomization("cm.yaml", "missing.yaml"),
-		"apps/bad/cm.yaml":            configMap("isolation", "bad", "v2"),
-	})
-	results := f.apply()
-	for _, cl := range []string{alpha, beta} {
-		res := results[cl]
-		if res.Err != nil {
-			t.Fatalf("cluster %s: unexpected cluster error: %v", cl, res.Err)
-		}
-		requireActions(t, cl, res, []string{
-			"good: Namespace/isolation unchanged",
-			"good: ConfigMap/isolation/good configured",
-		})
-		var bad *reconciler.AppResult
-		for i := range res.Apps {
-			if res.Apps[i].App == "bad" {
-				bad = &res.Apps[i]
+	// Break "bad" while changing both Apps: first with a resource that does not exist,
+	// then with an alias bomb ("billion laughs", issue 14) in its manifest, which must be
+	// refused by its bound, before kustomize expands it.
+	var bomb strings.Builder
+	bomb.WriteString(configMap("isolation", "bad", "v3") + "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
+	for i := 1; i < 9; i++ {
+		prev, name := string(rune('a'+i-1)), string(rune('a'+i))
+		fmt.Fprintf(&bomb, "%s: &%s [%s]\n", name, name, strings.TrimSuffix(strings.Repeat("*"+prev+", ", 9), ", "))
+	}
+	for _, breakage := range []struct {
+		name  string
+		files map[string]string
+		good  string
+		want  []string
+	}{
+		{"a missing resource", map[string]string{
+			"apps/bad/kustomization.yaml": kustomization("cm.yaml", "missing.yaml"),
+			"apps/bad/cm.yaml":            configMap("isolation", "bad", "v2"),
+		}, "v2", []string{"apps/bad/app.yaml", "missing.yaml"}},
+		{"an alias bomb", map[string]string{
+			"apps/bad/kustomization.yaml": kustomization("cm.yaml"),
+			"apps/bad/cm.yaml":            bomb.String(),
+		}, "v3", []string{"apps/bad/app.yaml", "apps/bad/cm.yaml", yamlbound.FlagMaxNodes}},
+	} {
+		breakage.files["apps/good/cm.yaml"] = configMap("isolation", "good", breakage.good)
+		f.commit(breakage.files)
+		results := f.apply()
+		for _, cl := range []string{alpha, beta} {
+			res := results[cl]
+			if res.Err != nil {
+				t.Fatalf("%s: cluster %s: unexpected cluster error: %v", breakage.name, cl, res.Err)
 			}
-		}
-		if bad == nil {
-			t.Fatalf("cluster %s: no result for app bad", cl)
-		}
-		var rerr *render.Error
-		if !errors.As(bad.Err, &rerr) {
-			t.Fatalf("cluster %s: app bad error %v, want a render error", cl, bad.Err)
-		}
-		for _, want := range []string{"apps/bad/app.yaml", "missing.yaml"} {
-			if !strings.Contains(bad.Err.Error(), want) {
-				t.Errorf("cluster %s: render error %q does not name %q", cl, bad.Err, want)
+			requireActions(t, cl, res, []string{
+				"good: Namespace/isolation unchanged",
+				"good: ConfigMap/isolation/good configured",
+			})
+			var bad *reconciler.AppResult
+			for i := range res.Apps {
+				if res.Apps[i].App == "bad" {
+					bad = &res.Apps[i]
+				}
 			}
+			if bad == nil {
+				t.Fatalf("%s: cluster %s: no result for app bad", breakage.name, cl)
+			}
+			var rerr *render.Error
+			if !errors.As(bad.Err, &rerr) {
+				t.Fatalf("%s: cluster %s: app bad error %v, want a render error", breakage.name, cl, bad.Err)
+			}
+			for _, want := range breakage.want {
+				if !strings.Contains(bad.Err.Error(), want) {
+					t.Errorf("%s: cluster %s: render error %q does not name %q", breakage.name, cl, bad.Err, want)
+				}
+			}
+			requireConfigMap(t, cl, "isolation", "good", breakage.good)
+			// Neither applied (still v1) nor pruned.
+			requireConfigMap(t, cl, "isolation", "bad", "v1")
 		}
-		requireConfigMap(t, cl, "isolation", "good", "v2")
-		// Neither applied (still v1) nor pruned.
-		requireConfigMap(t, cl, "isolation", "bad", "v1")
 	}
 }
 
