@@ -33,6 +33,8 @@ type Renderer struct {
 	entry map[string]string
 	// charts reads each Helm App's chart files at most once.
 	charts map[string]func() (chartInput, error)
+	// sops records the SOPS-encrypted files of the revision.
+	sops *sopsFiles
 
 	mu    sync.Mutex
 	cache map[string]*cached
@@ -87,6 +89,10 @@ type Options struct {
 	// from the cache are shared the same way as within one Renderer (see
 	// AppResult.Objects).
 	Cache *Cache
+	// Decrypt opens SOPS-encrypted files with the operator's age identities while the
+	// repository is copied into memory. Nil leaves them encrypted: their structure is
+	// checked, and an App that reads one cannot be rendered (validate accepts it).
+	Decrypt *Decryptor
 }
 
 // chartInput is a Helm App's chart as read from the repository, with its digest.
@@ -103,6 +109,7 @@ func New(ctx context.Context, src fs.FS, repo *schema.Repo) (*Renderer, error) {
 // NewWithOptions is New with options.
 func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Options) (*Renderer, error) {
 	mem := filesys.MakeFsInMemory()
+	sopsFiles := newSopsFiles()
 	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
@@ -120,13 +127,16 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
+		if data, err = sopsFiles.prepare(p, data, opts.Decrypt); err != nil {
+			return err
+		}
 		return mem.WriteFile("/"+p, data)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("copying the repository into memory: %w", err)
 	}
 	r := &Renderer{
-		repo: repo, opts: opts, src: src, kfs: mem,
+		repo: repo, opts: opts, src: src, kfs: mem, sops: sopsFiles,
 		entry:  map[string]string{},
 		charts: map[string]func() (chartInput, error){},
 		cache:  map[string]*cached{},
@@ -286,7 +296,11 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 		if err != nil {
 			return nil, err
 		}
-		values, err := helmValues(r.src, h, c)
+		if list := checkHelmValues(r.src, app, r.sops); len(list) > 0 {
+			return nil, list
+		}
+		// Values files are read from the in-memory copy, where sops files are decrypted.
+		values, err := helmValues(memValues{r.kfs, r.sops}, h, c)
 		if err != nil {
 			return nil, err
 		}
@@ -320,7 +334,13 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 	key := entryKey(name, source, namespace)
 	dir := r.entry[key]
 	// The key names the build; its inputs are the files it reads, checked by the cache.
-	return r.once("kustomize\x00"+fleet+"\x00"+key+"\x00"+dir, func(fsys filesys.FileSystem) ([]*unstructured.Unstructured, error) {
+	// The App's plaintext allowances decide whether the build passes, so they are part of
+	// the key: dropping one must not reuse a build it let through.
+	allowed, err := json.Marshal(app.Spec.PlaintextAllowed)
+	if err != nil {
+		return nil, fmt.Errorf("spec.plaintextAllowed of app %q: %w", name, err)
+	}
+	return r.once("kustomize\x00"+fleet+"\x00"+key+"\x00"+dir+"\x00"+string(allowed), func(fsys filesys.FileSystem) ([]*unstructured.Unstructured, error) {
 		return r.buildKustomize(fsys, app, dir, source)
 	})
 }
@@ -375,7 +395,17 @@ func (r *Renderer) buildKustomize(fsys filesys.FileSystem, app *schema.App, dir,
 		return nil, err
 	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(fsys, dir)
+	guard := newSopsGuard(fsys, r.sops)
+	resMap, err := k.Run(guard, dir)
+	if nk := guard.needsKey(); nk != nil {
+		// Whatever kustomize made of the refused read, the cause is the missing key.
+		return nil, nk
+	}
+	if err == nil {
+		if list := checkPlaintext(fsys, guard.readFiles(), r.sops, &app.Spec); len(list) > 0 {
+			return nil, list
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), err)
 	}
