@@ -59,6 +59,9 @@ type LoopOptions struct {
 	// than in the background: for one reconcile (serve --once) whose status commit must
 	// hold the results.
 	WaitForMachines bool
+	// Decrypt opens the repository's sops-encrypted files, in memory; nil leaves Apps that
+	// read one unrendered (see render.Options.Decrypt).
+	Decrypt *render.Decryptor
 }
 
 // DriftReport is one drift as the loop reports it.

@@ -162,7 +162,7 @@ func (l *Loop) load(ctx context.Context, src sourceState) (*schema.Repo, *render
 	if err != nil {
 		return nil, nil, err
 	}
-	renderer, err := render.NewWithOptions(ctx, src.files, repo, render.Options{Cache: l.renders})
+	renderer, err := render.NewWithOptions(ctx, src.files, repo, render.Options{Cache: l.renders, Decrypt: l.opts.Decrypt})
 	if err != nil {
 		return nil, nil, err
 	}

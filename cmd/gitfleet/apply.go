@@ -20,6 +20,7 @@ import (
 
 type applyOptions struct {
 	repo           string
+	sopsKey        string
 	revision       string
 	kubeconfig     string
 	rateLimit      rateLimitFlags
@@ -56,6 +57,7 @@ something failed or is not healthy yet, 2 when nothing could be applied.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.repo, "repo", ".", "fleet repository directory")
+	addSopsKeyFlag(f, &o.sopsKey)
 	f.StringVar(&o.revision, "revision", "", "git revision to apply (default HEAD)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with one context per cluster (default $KUBECONFIG)")
 	o.rateLimit.add(f)
@@ -86,7 +88,11 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	}
 	o.rateLimit.set(conn)
 	conn.Timeout = o.requestTimeout
-	renderer, err := render.New(ctx, snap.FS, repo)
+	dec, err := sopsDecryptor(o.sopsKey, o.repo)
+	if err != nil {
+		return err
+	}
+	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, render.Options{Decrypt: dec})
 	if err != nil {
 		return err
 	}

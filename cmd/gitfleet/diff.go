@@ -15,6 +15,7 @@ type diffOptions struct {
 	cluster    string
 	kubeconfig string
 	output     string
+	sopsKey    string
 }
 
 func newDiffCommand() *cobra.Command {
@@ -44,6 +45,7 @@ comparison could not be made.`,
 	f.StringVar(&o.cluster, "cluster", "", "the cluster to compare (required)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with the cluster's context (default $KUBECONFIG)")
 	f.StringVarP(&o.output, "output", "o", o.output, "report format: text or json")
+	addSopsKeyFlag(f, &o.sopsKey)
 	return cmd
 }
 
@@ -70,6 +72,9 @@ func runDiff(cmd *cobra.Command, o diffOptions) error {
 	opts := plan.DefaultOptions()
 	opts.Live = conn
 	opts.Clusters = []string{o.cluster}
+	if opts.Render.Decrypt, err = sopsDecryptor(o.sopsKey, o.repo); err != nil {
+		return err
+	}
 	// The repository against itself: nothing changes between the renders, so every
 	// difference the dry run finds is the cluster's.
 	report, err := plan.Plan(ctx, side, side, opts)

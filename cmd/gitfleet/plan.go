@@ -21,6 +21,7 @@ type planOptions struct {
 	kubeconfig string
 	clusters   []string
 	maxBytes   int
+	sopsKey    string
 }
 
 func newPlanCommand() *cobra.Command {
@@ -65,6 +66,7 @@ made (an unreadable revision, a cluster that --live could not reach).`,
 	f.BoolVar(&o.live, "live", false, "compare head with the member clusters through a server-side dry run")
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with one context per cluster, for --live (default $KUBECONFIG)")
 	f.StringSliceVar(&o.clusters, "cluster", nil, "plan only these clusters (repeat or comma-separate)")
+	addSopsKeyFlag(f, &o.sopsKey)
 	f.IntVar(&o.maxBytes, "max-bytes", o.maxBytes, "largest markdown report; GitHub refuses comments over 65536 characters")
 	return cmd
 }
@@ -78,6 +80,11 @@ func runPlan(cmd *cobra.Command, o planOptions) error {
 	}
 	opts := plan.DefaultOptions()
 	opts.Clusters = o.clusters
+	dec, err := sopsDecryptor(o.sopsKey, o.repo)
+	if err != nil {
+		return err
+	}
+	opts.Render.Decrypt = dec
 	if o.live {
 		conn, err := liveConnector(o.kubeconfig)
 		if err != nil {

@@ -20,6 +20,8 @@ import (
 
 type serveOptions struct {
 	repoURL, branch, statusBranch, cacheDir string
+	// sopsKey is the age key file for the repository's sops files (--sops-age-key-file).
+	sopsKey string
 	gitTokenEnv, gitUsername                string
 	gitSSHKey, gitSSHPassphraseEnv          string
 	gitKnownHosts                           string
@@ -64,6 +66,7 @@ it only on a trusted network. Push webhooks are verified with the secret in
 	f.StringVar(&o.repoURL, "repo-url", "", "fleet repository: https://, ssh://, git@host:path, file:// or git:// (git daemon: unauthenticated and unencrypted, trusted networks only)")
 	f.StringVar(&o.branch, "branch", o.branch, "branch to follow")
 	f.StringVar(&o.statusBranch, "status-branch", "", "branch for status commits (default: the Fleet's spec.statusBranch, else the followed branch)")
+	addSopsKeyFlag(f, &o.sopsKey)
 	f.StringVar(&o.cacheDir, "cache-dir", o.cacheDir, "where the repository clone is kept between restarts")
 	f.StringVar(&o.gitTokenEnv, "git-token-env", "", "environment variable holding the HTTPS token")
 	f.StringVar(&o.gitUsername, "git-username", "", "HTTPS username (default git) or SSH login")
@@ -128,6 +131,10 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	dec, err := sopsDecryptor(o.sopsKey, o.cacheDir)
+	if err != nil {
+		return err
+	}
 	apply := reconciler.DefaultApplyOptions()
 	apply.PruneGuard.AllowMassPrune = o.allowMassPrune
 	apply.HealthTimeout = 0 // the Fleet's spec.healthTimeout
@@ -140,7 +147,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	apply.Secrets = secrets
 	o.server.Loop = reconciler.LoopOptions{
 		Source: src, Connector: conn, Apply: apply, Interval: o.interval,
-		WatchDrift: true,
+		WatchDrift: true, Decrypt: dec,
 		Notify: func(ctx context.Context, repo *schema.Repo, d reconciler.DriftReport) {
 			n := notify.New(repo, notify.EnvFileResolver(secrets), notify.Options{Log: log, ExternalURL: o.repoURL})
 			err := n.Drift(ctx, []notify.Drift{{Cluster: d.Cluster, App: d.App, Object: d.Object, Change: d.Change, Action: d.Action, By: d.By, Revision: d.Revision, At: d.At, Resolved: d.Resolved, Since: d.Since}})
@@ -210,7 +217,11 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 	if apply.Secrets, err = o.management.optionalSecrets(); err != nil {
 		return err
 	}
-	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true}
+	dec, err := sopsDecryptor(o.sopsKey, o.cacheDir)
+	if err != nil {
+		return err
+	}
+	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true, Decrypt: dec}
 	if loopOpts.Machines, err = o.machineKeeper(conn, apply.Secrets, log); err != nil {
 		return err
 	}
