@@ -21,21 +21,21 @@ import (
 type serveOptions struct {
 	repoURL, branch, statusBranch, cacheDir string
 	// sopsKey is the age key file for the repository's sops files (--sops-age-key-file).
-	sopsKey string
-	gitTokenEnv, gitUsername                string
-	gitSSHKey, gitSSHPassphraseEnv          string
-	gitKnownHosts                           string
-	kubeconfig                              string
-	rateLimit                               rateLimitFlags
-	management                              managementFlags
-	webhookSecretEnv                        string
-	interval                                time.Duration
-	noStatus                                bool
-	server                                  reconciler.ServerOptions
-	allowMassPrune, verbose                 bool
-	once                                    bool
-	machinesKnownHosts                      string
-	machinesInterval                        time.Duration
+	sopsKey                        string
+	gitTokenEnv, gitUsername       string
+	gitSSHKey, gitSSHPassphraseEnv string
+	gitKnownHosts                  string
+	kubeconfig                     string
+	rateLimit                      rateLimitFlags
+	management                     managementFlags
+	webhookSecretEnv               string
+	interval                       time.Duration
+	noStatus                       bool
+	server                         reconciler.ServerOptions
+	allowMassPrune, verbose        bool
+	once                           bool
+	machinesKnownHosts             string
+	machinesInterval               time.Duration
 }
 
 func newServeCommand() *cobra.Command {
