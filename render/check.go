@@ -27,6 +27,12 @@ func (r *Renderer) Check(ctx context.Context) schema.ErrorList {
 		}
 		for _, app := range r.Cluster(ctx, c).Apps {
 			o := app.App.Origin
+			var needsKey *NeedsKeyError
+			if errors.As(app.Err, &needsKey) && r.opts.Decrypt == nil {
+				// Without the key only the sops files' structure is checked (while the
+				// repository is copied into memory); validate notes SealedFiles.
+				continue
+			}
 			if app.Err != nil {
 				// A problem in a fleet file (an addon's or alert policy's) is reported at
 				// its own file and field, once, not once per cluster.

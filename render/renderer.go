@@ -35,6 +35,8 @@ type Renderer struct {
 	charts map[string]func() (chartInput, error)
 	// manifests finds the file and line of a rendered object, for Check.
 	manifests *manifestIndex
+	// sops records the SOPS-encrypted files of the revision.
+	sops *sopsFiles
 
 	mu    sync.Mutex
 	cache map[string]*cached
@@ -94,6 +96,10 @@ type Options struct {
 	// Isolation, when set, runs each Helm template in a child process that is killed past
 	// the timeout or its memory cap; nil renders in this process (tests, libraries).
 	Isolation *Isolation
+	// Decrypt opens SOPS-encrypted files with the operator's age identities while the
+	// repository is copied into memory. Nil leaves them encrypted: their structure is
+	// checked, and an App that reads one cannot be rendered (validate accepts it).
+	Decrypt *Decryptor
 }
 
 // chartInput is a Helm App's chart as read from the repository, with its digest.
@@ -112,6 +118,7 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 	opts.Limits = opts.Limits.withDefaults()
 	mem := filesys.MakeFsInMemory()
 	refused := refusedFiles{}
+	sopsFiles := newSopsFiles()
 	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
@@ -129,14 +136,20 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
+		// Bounded before anything parses it, the sops check included.
 		refused.check(p, data, opts.Limits.YAML)
+		if refused["/"+p] == nil {
+			if data, err = sopsFiles.prepare(p, data, opts.Decrypt); err != nil {
+				return err
+			}
+		}
 		return mem.WriteFile("/"+p, data)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("copying the repository into memory: %w", err)
 	}
 	r := &Renderer{
-		repo: repo, opts: opts, src: src, kfs: refusingFS{FileSystem: mem, refused: refused}, manifests: &manifestIndex{src: src},
+		repo: repo, opts: opts, src: src, kfs: refusingFS{FileSystem: mem, refused: refused}, manifests: &manifestIndex{src: src}, sops: sopsFiles,
 		entry:  map[string]string{},
 		charts: map[string]func() (chartInput, error){},
 		cache:  map[string]*cached{},
@@ -296,7 +309,11 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 		if err != nil {
 			return nil, err
 		}
-		values, err := helmValues(r.src, h, c, r.opts.Limits.YAML)
+		if list := checkHelmValues(r.src, app, r.sops); len(list) > 0 {
+			return nil, list
+		}
+		// Values files are read from the in-memory copy, where sops files are decrypted.
+		values, err := helmValues(memValues{r.kfs, r.sops}, h, c, r.opts.Limits.YAML)
 		if err != nil {
 			return nil, err
 		}
@@ -335,7 +352,13 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 	key := entryKey(name, source, namespace)
 	dir := r.entry[key]
 	// The key names the build; its inputs are the files it reads, checked by the cache.
-	return r.once("kustomize\x00"+fleet+"\x00"+key+"\x00"+dir, func(fsys filesys.FileSystem) ([]*unstructured.Unstructured, error) {
+	// The App's plaintext allowances decide whether the build passes, so they are part of
+	// the key: dropping one must not reuse a build it let through.
+	allowed, err := json.Marshal(app.Spec.PlaintextAllowed)
+	if err != nil {
+		return nil, fmt.Errorf("spec.plaintextAllowed of app %q: %w", name, err)
+	}
+	return r.once("kustomize\x00"+fleet+"\x00"+key+"\x00"+dir+"\x00"+string(allowed), func(fsys filesys.FileSystem) ([]*unstructured.Unstructured, error) {
 		return r.buildKustomize(fsys, app, dir, source)
 	})
 }
@@ -399,11 +422,21 @@ func (r *Renderer) buildKustomize(fsys filesys.FileSystem, app *schema.App, dir,
 		return nil, err
 	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	watch := &boundWatch{FileSystem: rec}
+	guard := newSopsGuard(rec, r.sops)
+	watch := &boundWatch{FileSystem: guard}
 	resMap, err := k.Run(watch, dir)
 	if refused := watch.refused(); refused != nil {
 		// What kustomize makes of it names the file only deep in its text.
 		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), refused)
+	}
+	if nk := guard.needsKey(); nk != nil {
+		// Whatever kustomize made of the refused read, the cause is the missing key.
+		return nil, nk
+	}
+	if err == nil {
+		if list := checkPlaintext(fsys, guard.readFiles(), r.sops, &app.Spec); len(list) > 0 {
+			return nil, list
+		}
 	}
 	if err != nil {
 		return nil, explainKustomize(rec, source, err)

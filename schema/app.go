@@ -25,6 +25,39 @@ type AppSpec struct {
 	Drift DriftPolicy `yaml:"drift,omitempty" json:"drift,omitempty"`
 	// DependsOn names Apps that must be applied and healthy first.
 	DependsOn []string `yaml:"dependsOn,omitempty" json:"dependsOn,omitempty"`
+	// PlaintextAllowed lists the values of this App that look like credentials (a
+	// ConfigMap key named token, a Helm value named password) and are not, each with the
+	// reason, so that the exception is reviewed like any other change. Secrets are never
+	// allowed in plain text: encrypt them with sops.
+	PlaintextAllowed []PlaintextAllowance `yaml:"plaintextAllowed,omitempty" json:"plaintextAllowed,omitempty"`
+}
+
+// PlaintextAllowance is one value kept in plain text on purpose. Exactly one of
+// ConfigMap and HelmValue is set.
+type PlaintextAllowance struct {
+	// ConfigMap is the name of a ConfigMap in the App's manifests (as written there,
+	// before any namePrefix).
+	ConfigMap string `yaml:"configMap,omitempty" json:"configMap,omitempty"`
+	// Key is one key of that ConfigMap; empty allows all its keys.
+	Key string `yaml:"key,omitempty" json:"key,omitempty"`
+	// HelmValue is the dotted path of a Helm value of the App (auth.tokenTTL).
+	HelmValue string `yaml:"helmValue,omitempty" json:"helmValue,omitempty"`
+	// Reason says why the value is not a secret.
+	Reason string `yaml:"reason" json:"reason"`
+}
+
+// Allows says whether a ConfigMap key (configMap != "") or a Helm value path is allowed
+// in plain text.
+func (s *AppSpec) Allows(configMap, key, helmValue string) bool {
+	for _, a := range s.PlaintextAllowed {
+		switch {
+		case configMap != "" && a.ConfigMap == configMap && (a.Key == "" || a.Key == key):
+			return true
+		case helmValue != "" && a.HelmValue == helmValue:
+			return true
+		}
+	}
+	return false
 }
 
 // AppSource is where an App's objects come from. Exactly one field is set.

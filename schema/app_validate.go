@@ -61,6 +61,18 @@ func (a *App) validate(r *Repo, fsys fs.FS) ErrorList {
 	default:
 		errs = append(errs, a.validateHelm(r, fsys)...)
 	}
+	for i, pa := range a.Spec.PlaintextAllowed {
+		field := fmt.Sprintf("spec.plaintextAllowed[%d]", i)
+		switch {
+		case (pa.ConfigMap == "") == (pa.HelmValue == ""):
+			errs = append(errs, a.Origin.Errorf(field, "set either configMap (with an optional key) or helmValue"))
+		case pa.Key != "" && pa.ConfigMap == "":
+			errs = append(errs, a.Origin.Errorf(field+".key", "key belongs to a configMap allowance"))
+		}
+		if strings.TrimSpace(pa.Reason) == "" {
+			errs = append(errs, a.Origin.Errorf(field+".reason", "say why the value is not a secret: the reason is what a reviewer approves"))
+		}
+	}
 	t := a.Spec.Targets
 	if len(t.Clusters) == 0 && t.Selector == nil && len(t.Namespaces) == 0 {
 		errs = append(errs, a.Origin.Errorf("spec.targets", "an App needs targets: list cluster names in spec.targets.clusters, set spec.targets.selector.matchLabels, or list business namespaces in spec.targets.namespaces"))

@@ -28,6 +28,14 @@ func TestJSONSchemas(t *testing.T) {
 	if props["kind"].(map[string]any)["const"] != KindCluster {
 		t.Error("kind is not pinned")
 	}
+	appSpec := schemas[KindApp]["properties"].(map[string]any)["spec"].(map[string]any)["properties"].(map[string]any)
+	allow, ok := appSpec["plaintextAllowed"].(map[string]any)
+	if !ok {
+		t.Fatal("the App schema has no spec.plaintextAllowed")
+	}
+	if req := allow["items"].(map[string]any)["required"].([]string); len(req) != 1 || req[0] != "reason" {
+		t.Errorf("plaintextAllowed required fields %v, want [reason]: an allowance without a reason is not reviewable", req)
+	}
 	if _, err := json.Marshal(schemas); err != nil {
 		t.Fatal(err)
 	}

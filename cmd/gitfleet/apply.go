@@ -21,6 +21,7 @@ import (
 type applyOptions struct {
 	limits         renderLimitFlags
 	repo           string
+	sopsKey        string
 	revision       string
 	kubeconfig     string
 	rateLimit      rateLimitFlags
@@ -59,6 +60,7 @@ something failed or is not healthy yet, 2 when nothing could be applied.`,
 	f := cmd.Flags()
 	o.limits.add(f)
 	f.StringVar(&o.repo, "repo", ".", "fleet repository directory")
+	addSopsKeyFlag(f, &o.sopsKey)
 	f.StringVar(&o.revision, "revision", "", "git revision to apply (default HEAD)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with one context per cluster (default $KUBECONFIG)")
 	o.rateLimit.add(f)
@@ -95,7 +97,11 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	}
 	o.rateLimit.set(conn)
 	conn.Timeout = o.requestTimeout
-	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, o.limits.render())
+	dec, err := sopsDecryptor(o.sopsKey, o.repo)
+	if err != nil {
+		return err
+	}
+	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, o.limits.render(dec))
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ type diffOptions struct {
 	kubeconfig string
 	output     string
 	secrets    secretFlags
+	sopsKey    string
 }
 
 func newDiffCommand() *cobra.Command {
@@ -49,6 +50,7 @@ comparison could not be made.`,
 	f.StringVarP(&o.output, "output", "o", o.output, "report format: text or json")
 	o.secrets.addPolicy(f)
 	o.secrets.addNamespace(f)
+	addSopsKeyFlag(f, &o.sopsKey)
 	return cmd
 }
 
@@ -73,7 +75,6 @@ func runDiff(cmd *cobra.Command, o diffOptions) error {
 		side.Ref = "HEAD"
 	}
 	opts := plan.DefaultOptions()
-	opts.Render = o.limits.render()
 	opts.Live = conn
 	policy, err := o.secrets.policy(o.secrets.namespace, false)
 	if err != nil {
@@ -81,6 +82,11 @@ func runDiff(cmd *cobra.Command, o diffOptions) error {
 	}
 	opts.Load = o.limits.load(policy)
 	opts.Clusters = []string{o.cluster}
+	dec, err := sopsDecryptor(o.sopsKey, o.repo)
+	if err != nil {
+		return err
+	}
+	opts.Render = o.limits.render(dec)
 	// The repository against itself: nothing changes between the renders, so every
 	// difference the dry run finds is the cluster's.
 	report, err := plan.Plan(ctx, side, side, opts)

@@ -41,8 +41,9 @@ func (r *renderLimitFlags) add(f *pflag.FlagSet) {
 // render is the options every renderer of the command gets: Helm renders in a child
 // process of gitfleet itself (main serves render.HelmChildArg) unless --max-render-memory
 // is 0 or gitfleet cannot find its own executable.
-func (r renderLimitFlags) render() render.Options {
-	return render.Options{Limits: r.limits, Isolation: r.isolation()}
+// dec opens the repository's sops files (nil: they stay sealed).
+func (r renderLimitFlags) render(dec *render.Decryptor) render.Options {
+	return render.Options{Limits: r.limits, Isolation: r.isolation(), Decrypt: dec}
 }
 
 func (r renderLimitFlags) isolation() *render.Isolation {

@@ -23,6 +23,7 @@ type planOptions struct {
 	clusters   []string
 	maxBytes   int
 	secrets    secretFlags
+	sopsKey    string
 }
 
 func newPlanCommand() *cobra.Command {
@@ -68,6 +69,7 @@ made (an unreadable revision, a cluster that --live could not reach).`,
 	f.BoolVar(&o.live, "live", false, "compare head with the member clusters through a server-side dry run")
 	f.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig with one context per cluster, for --live (default $KUBECONFIG)")
 	f.StringSliceVar(&o.clusters, "cluster", nil, "plan only these clusters (repeat or comma-separate)")
+	addSopsKeyFlag(f, &o.sopsKey)
 	f.IntVar(&o.maxBytes, "max-bytes", o.maxBytes, "largest markdown report; GitHub refuses comments over 65536 characters")
 	o.secrets.addPolicy(f)
 	o.secrets.addNamespace(f)
@@ -82,13 +84,17 @@ func runPlan(cmd *cobra.Command, o planOptions) error {
 		return fmt.Errorf("--base is required: the revision the change starts from, such as origin/main")
 	}
 	opts := plan.DefaultOptions()
-	opts.Render = o.limits.render()
 	opts.Clusters = o.clusters
 	policy, err := o.secrets.policy(o.secrets.namespace, false)
 	if err != nil {
 		return err
 	}
 	opts.Load = o.limits.load(policy)
+	dec, err := sopsDecryptor(o.sopsKey, o.repo)
+	if err != nil {
+		return err
+	}
+	opts.Render = o.limits.render(dec)
 	if o.live {
 		conn, err := liveConnector(o.kubeconfig)
 		if err != nil {

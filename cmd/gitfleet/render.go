@@ -20,6 +20,7 @@ type renderOptions struct {
 	apps      []string
 	outputDir string
 	secrets   secretFlags
+	sopsKey   string
 }
 
 func newRenderCommand() *cobra.Command {
@@ -47,6 +48,7 @@ are still printed, and the exit status is 1.`,
 	cmd.Flags().StringVar(&o.revision, "revision", "", "git revision to render (default HEAD; ignored for a plain directory)")
 	cmd.Flags().StringSliceVar(&o.clusters, "cluster", nil, "render only these clusters (repeat or comma-separate)")
 	cmd.Flags().StringSliceVar(&o.apps, "app", nil, "render only these apps (repeat or comma-separate)")
+	addSopsKeyFlag(cmd.Flags(), &o.sopsKey)
 	cmd.Flags().StringVarP(&o.outputDir, "output-dir", "o", "", "write one file per object under this directory instead of printing")
 	o.secrets.addPolicy(cmd.Flags())
 	o.secrets.addNamespace(cmd.Flags())
@@ -63,7 +65,11 @@ func runRender(cmd *cobra.Command, dir string, o renderOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := render.NewWithOptions(ctx, snap.FS, repo, o.limits.render())
+	dec, err := sopsDecryptor(o.sopsKey, dir)
+	if err != nil {
+		return err
+	}
+	r, err := render.NewWithOptions(ctx, snap.FS, repo, o.limits.render(dec))
 	if err != nil {
 		return err
 	}
@@ -106,7 +112,7 @@ func writeRender(stdout io.Writer, dir string, res render.ClusterResult) error {
 			return err
 		}
 		for _, obj := range app.Objects {
-			data, err := yaml.Marshal(obj.Object)
+			data, err := yaml.Marshal(render.MaskSecret(obj).Object)
 			if err != nil {
 				return err
 			}

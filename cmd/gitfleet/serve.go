@@ -21,21 +21,23 @@ import (
 type serveOptions struct {
 	limits                                  renderLimitFlags
 	repoURL, branch, statusBranch, cacheDir string
-	gitTokenEnv, gitUsername                string
-	gitSSHKey, gitSSHPassphraseEnv          string
-	gitKnownHosts                           string
-	kubeconfig                              string
-	rateLimit                               rateLimitFlags
-	management                              managementFlags
-	secrets                                 secretFlags
-	webhookSecretEnv                        string
-	interval                                time.Duration
-	noStatus                                bool
-	server                                  reconciler.ServerOptions
-	allowMassPrune, verbose                 bool
-	once                                    bool
-	machinesKnownHosts                      string
-	machinesInterval                        time.Duration
+	// sopsKey is the age key file for the repository's sops files (--sops-age-key-file).
+	sopsKey                        string
+	gitTokenEnv, gitUsername       string
+	gitSSHKey, gitSSHPassphraseEnv string
+	gitKnownHosts                  string
+	kubeconfig                     string
+	rateLimit                      rateLimitFlags
+	management                     managementFlags
+	secrets                        secretFlags
+	webhookSecretEnv               string
+	interval                       time.Duration
+	noStatus                       bool
+	server                         reconciler.ServerOptions
+	allowMassPrune, verbose        bool
+	once                           bool
+	machinesKnownHosts             string
+	machinesInterval               time.Duration
 }
 
 func newServeCommand() *cobra.Command {
@@ -67,6 +69,7 @@ it only on a trusted network. Push webhooks are verified with the secret in
 	f.StringVar(&o.repoURL, "repo-url", "", "fleet repository: https://, ssh://, git@host:path, file:// or git:// (git daemon: unauthenticated and unencrypted, trusted networks only)")
 	f.StringVar(&o.branch, "branch", o.branch, "branch to follow")
 	f.StringVar(&o.statusBranch, "status-branch", "", "branch for status commits (default: the Fleet's spec.statusBranch, else the followed branch)")
+	addSopsKeyFlag(f, &o.sopsKey)
 	f.StringVar(&o.cacheDir, "cache-dir", o.cacheDir, "where the repository clone is kept between restarts")
 	f.StringVar(&o.gitTokenEnv, "git-token-env", "", "environment variable holding the HTTPS token")
 	f.StringVar(&o.gitUsername, "git-username", "", "HTTPS username (default git) or SSH login")
@@ -137,6 +140,10 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	dec, err := sopsDecryptor(o.sopsKey, o.cacheDir)
+	if err != nil {
+		return err
+	}
 	apply := reconciler.DefaultApplyOptions()
 	apply.SecretPolicy = policy
 	apply.PruneGuard.AllowMassPrune = o.allowMassPrune
@@ -150,7 +157,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	apply.Secrets = secrets
 	resolver := o.secrets.resolver(policy, secrets)
 	o.server.Loop = reconciler.LoopOptions{
-		Source: src, Connector: conn, Apply: apply, Interval: o.interval, Render: o.limits.render(),
+		Source: src, Connector: conn, Apply: apply, Interval: o.interval, Render: o.limits.render(dec),
 		WatchDrift: true,
 		Notify: func(ctx context.Context, repo *schema.Repo, d reconciler.DriftReport) {
 			n := notify.New(repo, resolver, notify.Options{Log: log, ExternalURL: o.repoURL})
@@ -224,7 +231,11 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 	if apply.Secrets, err = o.management.optionalSecrets(); err != nil {
 		return err
 	}
-	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true, Render: o.limits.render()}
+	dec, err := sopsDecryptor(o.sopsKey, o.cacheDir)
+	if err != nil {
+		return err
+	}
+	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true, Render: o.limits.render(dec)}
 	if loopOpts.Machines, err = o.machineKeeper(conn, o.secrets.resolver(apply.SecretPolicy, apply.Secrets), log); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"gitfleet.dev/gitfleet/reconciler/machines"
 
@@ -20,6 +21,7 @@ type validateOptions struct {
 	previous string
 	output   string
 	secrets  secretFlags
+	sopsKey  string
 }
 
 func newValidateCommand() *cobra.Command {
@@ -56,6 +58,7 @@ read.`,
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	o.secrets.addPolicy(cmd.Flags())
 	o.secrets.addNamespace(cmd.Flags())
+	addSopsKeyFlag(cmd.Flags(), &o.sopsKey)
 	return cmd
 }
 
@@ -71,7 +74,11 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 	if err != nil {
 		return err
 	}
-	repo, list, err := checkRepo(cmd.Context(), dir, snap, o.previous, o.limits.load(policy), o.limits.render())
+	dec, err := sopsDecryptor(o.sopsKey, dir)
+	if err != nil {
+		return err
+	}
+	repo, list, sealed, err := checkRepo(cmd.Context(), dir, snap, o.previous, o.limits.load(policy), o.limits.render(dec))
 	if err != nil {
 		return err
 	}
@@ -105,6 +112,11 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 		for _, w := range warnings {
 			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s: warning: %s\n", w.Position, w.Field, w.Message)
 		}
+		if len(sealed) > 0 {
+			// Without the key only the files' structure could be checked; say so, so that
+			// a pass is not read as more than it is.
+			fmt.Fprintf(cmd.ErrOrStderr(), "note: %d sops-encrypted file(s) checked for structure only (%s); the apps that read them were not rendered: pass --sops-age-key-file to check them fully\n", len(sealed), strings.Join(sealed, ", "))
+		}
 		if len(list) == 0 {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d cluster(s), %d app(s)\n", dir, len(repo.Clusters), len(repo.Apps))
 		} else {
@@ -120,7 +132,7 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 // checkRepo loads, validates and render-checks a snapshot, and checks version upgrades
 // against a previous revision when one is given. Problems are returned as a list; err is
 // for a repository that cannot be read at all.
-func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previous string, opts schema.LoadOptions, ro render.Options) (*schema.Repo, schema.ErrorList, error) {
+func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previous string, opts schema.LoadOptions, ro render.Options) (*schema.Repo, schema.ErrorList, []string, error) {
 	repo, err := schema.LoadWithOptions(ctx, snap.FS, opts)
 	if err == nil {
 		// Clusters without a declared capacity are checked against what their machines
@@ -129,25 +141,26 @@ func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previ
 	}
 	list := schema.AsErrorList(err)
 	if err != nil && list == nil {
-		return nil, nil, fmt.Errorf("loading %s: %w", dir, err)
+		return nil, nil, nil, fmt.Errorf("loading %s: %w", dir, err)
 	}
 	if len(list) > 0 {
 		// Rendering a repository with broken fleet files would only add noise.
-		return repo, list, nil
+		return repo, list, nil, nil
 	}
 	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, ro)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	list = append(list, renderer.Check(ctx)...)
+	sealed := renderer.SealedFiles()
 	if previous != "" {
 		prevSnap, err := reconciler.OpenSnapshot(ctx, dir, previous)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		prevRepo, err := schema.LoadWithOptions(ctx, prevSnap.FS, opts)
 		if err != nil && schema.AsErrorList(err) == nil {
-			return nil, nil, fmt.Errorf("loading %s at %s: %w", dir, previous, err)
+			return nil, nil, nil, fmt.Errorf("loading %s at %s: %w", dir, previous, err)
 		}
 		// A previous revision with problems of its own still says which versions its
 		// clusters had; those are all the upgrade check needs.
@@ -156,5 +169,5 @@ func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previ
 		}
 	}
 	list.Sort()
-	return repo, list, nil
+	return repo, list, sealed, nil
 }

@@ -57,6 +57,9 @@ func mapFS(files map[string]string) fstest.MapFS {
 
 func run(t *testing.T, base, head map[string]string, opts Options) *Report {
 	t.Helper()
+	// Secrets live in the fleet repo only sops-encrypted: the fixtures' plain Secrets are
+	// encrypted here with a test key, which the renders get.
+	opts.Render.Decrypt = sealSecrets(t, base, head)
 	r, err := Plan(t.Context(), Side{Ref: "base", Commit: "b", FS: mapFS(base)}, Side{Ref: "head", Commit: "h", FS: mapFS(head)}, opts)
 	if err != nil {
 		t.Fatal(err)

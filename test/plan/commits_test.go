@@ -13,6 +13,7 @@ import (
 
 	"gitfleet.dev/gitfleet/reconciler/plan"
 	"gitfleet.dev/gitfleet/test/gitrepo"
+	"gitfleet.dev/gitfleet/test/sopstest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -41,10 +42,6 @@ func TestPlanOverCommits(t *testing.T) {
 	if err := repo.CopyDir(filepath.Join("testdata", "fleet")); err != nil {
 		t.Fatal(err)
 	}
-	first, err := repo.Commit("a fleet with two clusters, a business and two apps")
-	if err != nil {
-		t.Fatal(err)
-	}
 	webApp := map[string]string{}
 	for _, f := range []string{"apps/web/app.yaml", "apps/web/base/kustomization.yaml", "apps/web/base/namespace.yaml", "apps/web/base/configmap.yaml", "apps/web/base/secret.yaml"} {
 		data, err := os.ReadFile(filepath.Join("testdata", "fleet", f))
@@ -52,6 +49,15 @@ func TestPlanOverCommits(t *testing.T) {
 			t.Fatal(err)
 		}
 		webApp[f] = string(data)
+	}
+	// The Secret is committed sops-encrypted, the one form a fleet repository may hold.
+	sopstest.SealSecrets(t, sealKey, webApp)
+	if err := repo.Write(webApp); err != nil {
+		t.Fatal(err)
+	}
+	first, err := repo.Commit("a fleet with two clusters, a business and two apps")
+	if err != nil {
+		t.Fatal(err)
 	}
 	deleteWeb := map[string]string{}
 	for f := range webApp {

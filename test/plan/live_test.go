@@ -19,6 +19,7 @@ import (
 	"gitfleet.dev/gitfleet/render"
 	"gitfleet.dev/gitfleet/schema"
 	"gitfleet.dev/gitfleet/test/gitrepo"
+	"gitfleet.dev/gitfleet/test/sopstest"
 )
 
 const liveNS = "plan-live"
@@ -64,6 +65,7 @@ func TestLiveShowsDriftAndDefaults(t *testing.T) {
 	}
 	commit := func(files map[string]string) {
 		t.Helper()
+		sopstest.SealSecrets(t, sealKey, files)
 		if err := repo.Write(files); err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +175,7 @@ func applyHead(t *testing.T, dir string, conn reconciler.Connector) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := render.New(ctx, snap.FS, repo)
+	r, err := render.NewWithOptions(ctx, snap.FS, repo, render.Options{Decrypt: decryptor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,6 +203,9 @@ func planWith(t *testing.T, dir, base, head string, opts plan.Options) *plan.Rep
 			t.Fatal(err)
 		}
 		return plan.Side{Ref: rev, Commit: snap.Revision, FS: snap.FS}
+	}
+	if opts.Render.Decrypt == nil {
+		opts.Render.Decrypt = decryptor
 	}
 	report, err := plan.Plan(t.Context(), side(base), side(head), opts)
 	if err != nil {

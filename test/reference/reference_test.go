@@ -490,13 +490,14 @@ func (tc refCase) run(t *testing.T, tl *tools, helmDir string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	fsys := tc.repository(t, helmDir)
-	repo, err := schema.Load(ctx, fsys)
+	sealed, dec := sealGeneratorSources(t, fsys)
+	repo, err := schema.Load(ctx, sealed)
 	if err != nil {
 		t.Fatalf("the case's fleet repository does not load:\n%v", err)
 	}
 	cluster, app := repo.Cluster(clusterName), repo.App(tc.name)
 
-	r, err := render.New(ctx, fsys, repo)
+	r, err := render.NewWithOptions(ctx, sealed, repo, render.Options{Decrypt: dec})
 	if err != nil {
 		t.Fatalf("render.New: %v", err)
 	}
