@@ -21,6 +21,7 @@ import (
 	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/reconciler/notify"
 	"gitfleet.dev/gitfleet/reconciler/status"
+	"gitfleet.dev/gitfleet/render/yamlbound"
 	"gitfleet.dev/gitfleet/schema"
 )
 
@@ -410,6 +411,21 @@ func TestStatusFollowsTheRevisionTried(t *testing.T) {
 	r.push(map[string]string{"clusters/alpha.yaml": clusterYAML(alpha)})
 	r5 := pass(reconciler.OutcomeApplied)
 	requireStatus("after the downgrade was undone", r5, r5, status.Synced, "")
+
+	// An alias bomb ("billion laughs", issue 14) in a fleet file: refused by its bound in
+	// the pass, the last good revision stays applied, the status names the bad one.
+	bomb := "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata:\n  name: bomb\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+	for i := 1; i < 9; i++ {
+		prev, name := string(rune('a'+i-1)), string(rune('a'+i))
+		bomb += fmt.Sprintf("%s: &%s [%s]\n", name, name, strings.TrimSuffix(strings.Repeat("*"+prev+", ", 9), ", "))
+	}
+	r.push(map[string]string{"apps/bomb/app.yaml": bomb})
+	rBomb := pass(reconciler.OutcomeInvalid)
+	requireStatus("an alias bomb", r5, rBomb, status.Degraded, yamlbound.FlagMaxNodes)
+	requireErrorLine("an alias bomb", `"msg"="revision not applied"`, `"revision"="`+rBomb[:7]+`"`)
+	r.push(map[string]string{"apps/bomb/app.yaml": ""})
+	r5 = pass(reconciler.OutcomeApplied)
+	requireStatus("after the bomb was removed", r5, r5, status.Synced, "")
 
 	// An App whose render fails: the others are applied, the outcome says partly.
 	r.push(map[string]string{
