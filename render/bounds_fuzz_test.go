@@ -8,6 +8,8 @@ import (
 
 	"gitfleet.dev/gitfleet/render/yamlbound"
 	"gitfleet.dev/gitfleet/schema"
+
+	"gitfleet.dev/gitfleet/test/hostile"
 )
 
 // fuzzLimits are tighter than the defaults so that each input is quick; what the fuzzers
@@ -56,7 +58,7 @@ func renderFuzzed(t *testing.T, files map[string][]byte) {
 // error, within the bounds.
 func FuzzRenderKustomize(f *testing.F) {
 	f.Add([]byte("resources: [cm.yaml]\nnamePrefix: p-\n"), []byte(tinyTemplate))
-	f.Add([]byte("resources: [cm.yaml, cm.yaml]\n"), []byte(manifestHead+aliasBomb()))
+	f.Add([]byte("resources: [cm.yaml, cm.yaml]\n"), []byte(manifestHead+hostile.AliasBomb()))
 	f.Add([]byte("resources: [cm.yaml]\nconfigMapGenerator: [{name: g, files: [cm.yaml]}]\n"), []byte(manifestHead+"data: &d {a: b}\nx: *d\n---\n"+tinyTemplate))
 	f.Add([]byte("resources: [.]\n"), []byte("[[[[[[[[[[[[[["))
 	f.Fuzz(func(t *testing.T, kustomization, manifest []byte) {
@@ -73,7 +75,7 @@ func FuzzRenderKustomize(f *testing.F) {
 // that what the values hold reaches the parsers of the rendered output too).
 func FuzzRenderHelmValues(f *testing.F) {
 	f.Add([]byte("replicas: 1\nimage: {tag: x}\n"), []byte("{}\n"))
-	f.Add([]byte(aliasBomb()), []byte("a: &a {b: c}\nd: *a\n"))
+	f.Add([]byte(hostile.AliasBomb()), []byte("a: &a {b: c}\nd: *a\n"))
 	f.Add([]byte("x: "+"[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]\n"), []byte("- not a map\n"))
 	f.Fuzz(func(t *testing.T, chartValues, appValues []byte) {
 		renderFuzzed(t, map[string][]byte{

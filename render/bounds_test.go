@@ -9,19 +9,9 @@ import (
 	"time"
 
 	"gitfleet.dev/gitfleet/render/yamlbound"
-)
 
-// aliasBomb is the "billion laughs" as top-level keys of a manifest: nine levels of nine
-// aliases, 9^9 nodes once expanded, from a few hundred bytes.
-func aliasBomb() string {
-	var b strings.Builder
-	b.WriteString("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
-	for i := 1; i < 9; i++ {
-		prev, name := string(rune('a'+i-1)), string(rune('a'+i))
-		fmt.Fprintf(&b, "%s: &%s [%s]\n", name, name, strings.TrimSuffix(strings.Repeat("*"+prev+", ", 9), ", "))
-	}
-	return b.String()
-}
+	"gitfleet.dev/gitfleet/test/hostile"
+)
 
 // exponentialOverlay is a kustomization tree without a single alias that asks for 2^levels
 // ConfigMaps: each level includes the one below twice, under two name prefixes.
@@ -61,13 +51,13 @@ func TestAppInputsOverABoundAreRefused(t *testing.T) {
 		name: "alias bomb in a kustomize manifest",
 		files: map[string]string{
 			"apps/web/app.yaml": kustomizeApp, "apps/web/kustomization.yaml": "resources: [cm.yaml]\n",
-			"apps/web/cm.yaml": manifestHead + aliasBomb(),
+			"apps/web/cm.yaml": manifestHead + hostile.AliasBomb(),
 		},
 		want: []string{"apps/web/cm.yaml", yamlbound.FlagMaxNodes},
 	}, {
 		name: "alias bomb in a kustomization",
 		files: map[string]string{
-			"apps/web/app.yaml": kustomizeApp, "apps/web/kustomization.yaml": "resources: [cm.yaml]\n" + aliasBomb(),
+			"apps/web/app.yaml": kustomizeApp, "apps/web/kustomization.yaml": "resources: [cm.yaml]\n" + hostile.AliasBomb(),
 			"apps/web/cm.yaml": tinyTemplate,
 		},
 		want: []string{"apps/web/kustomization.yaml", yamlbound.FlagMaxNodes},
@@ -98,21 +88,21 @@ func TestAppInputsOverABoundAreRefused(t *testing.T) {
 		name: "alias bomb in a Helm values file",
 		files: map[string]string{
 			"apps/web/app.yaml": helmApp, "charts/web/Chart.yaml": tinyChart, "charts/web/templates/cm.yaml": tinyTemplate,
-			"values/web.yaml": aliasBomb(),
+			"values/web.yaml": hostile.AliasBomb(),
 		},
 		want: []string{"values/web.yaml", yamlbound.FlagMaxNodes},
 	}, {
 		name: "alias bomb in a chart's values.yaml",
 		files: map[string]string{
 			"apps/web/app.yaml": helmApp, "charts/web/Chart.yaml": tinyChart, "charts/web/templates/cm.yaml": tinyTemplate,
-			"charts/web/values.yaml": aliasBomb(), "values/web.yaml": "{}\n",
+			"charts/web/values.yaml": hostile.AliasBomb(), "values/web.yaml": "{}\n",
 		},
 		want: []string{"charts/web/values.yaml", yamlbound.FlagMaxNodes},
 	}, {
 		name: "alias bomb written by a template",
 		files: map[string]string{
 			"apps/web/app.yaml": helmApp, "charts/web/Chart.yaml": tinyChart, "values/web.yaml": "{}\n",
-			"charts/web/templates/cm.yaml": manifestHead + aliasBomb(),
+			"charts/web/templates/cm.yaml": manifestHead + hostile.AliasBomb(),
 		},
 		want: []string{"web/templates/cm.yaml", yamlbound.FlagMaxNodes},
 	}, {
@@ -204,7 +194,7 @@ func TestAliasBombRefusedInEveryAppInput(t *testing.T) {
 	// The loader would refuse these files as gitfleet files are; the renderer must
 	// refuse them on its own, for every path a bomb can take into kustomize or Helm.
 	for _, p := range []string{"apps/bad/cm.yaml", "charts/bomb/values.yaml", "values/bomb.yaml"} {
-		fsys[p] = &fstest.MapFile{Data: []byte(aliasBomb())}
+		fsys[p] = &fstest.MapFile{Data: []byte(hostile.AliasBomb())}
 	}
 	r, err := New(t.Context(), fsys, repo)
 	if err != nil {

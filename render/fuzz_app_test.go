@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gitfleet.dev/gitfleet/schema"
+
+	"gitfleet.dev/gitfleet/test/hostile"
 )
 
 // FuzzRenderApp feeds arbitrary bytes to the App-manifest path: as a kustomize manifest and
@@ -13,7 +15,7 @@ import (
 // Check must return (no panic, no runaway), and a problem must name a file.
 func FuzzRenderApp(f *testing.F) {
 	f.Add([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"), []byte("resources: [cm.yaml]\n"), []byte("replicas: 1\n"), []byte("kind: ConfigMap\napiVersion: v1\nmetadata: {name: {{ .Values.n | default \"x\" }}}\n"))
-	f.Add([]byte(aliasBomb()), []byte("resources: [cm.yaml]\nnamePrefix: p-\n"), []byte(aliasBomb()), []byte("{{ .Values.foo | }}"))
+	f.Add([]byte(hostile.AliasBomb()), []byte("resources: [cm.yaml]\nnamePrefix: p-\n"), []byte(hostile.AliasBomb()), []byte("{{ .Values.foo | }}"))
 	f.Add([]byte("a: &a [*a]\n"), []byte("resources: [cm.yaml, ../x]\n"), []byte("\tx: 1"), []byte("{{ range until 3 }}x{{ end }}"))
 	f.Fuzz(func(t *testing.T, manifest, kustomization, values, template []byte) {
 		if len(manifest)+len(kustomization)+len(values)+len(template) > 64<<10 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gitfleet.dev/gitfleet/render/yamlbound"
+	"gitfleet.dev/gitfleet/test/hostile"
 )
 
 // runMainEnv makes the test binary the gitfleet CLI, for tests that need a process of
@@ -63,13 +64,8 @@ func TestValidateRefusesAnAliasBombCheaply(t *testing.T) {
 		t.Fatalf("validate fleet-example: exit %d: %s", baseline.code, baseline.stdout)
 	}
 	repo := exampleRepo(t)
-	var bomb strings.Builder
-	bomb.WriteString("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gitfleet\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
-	for i := 1; i < 9; i++ {
-		prev, name := string(rune('a'+i-1)), string(rune('a'+i))
-		fmt.Fprintf(&bomb, "%s: &%s [%s]\n", name, name, strings.TrimSuffix(strings.Repeat("*"+prev+", ", 9), ", "))
-	}
-	if err := repo.Write(map[string]string{"apps/gitfleet/namespace.yaml": bomb.String()}); err != nil {
+	bomb := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gitfleet\n" + hostile.AliasBomb()
+	if err := repo.Write(map[string]string{"apps/gitfleet/namespace.yaml": bomb}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := repo.Commit("billion laughs"); err != nil {

@@ -5,19 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-)
 
-// bomb is the "billion laughs": nine levels of nine aliases each, 9^9 nodes expanded
-// from a few hundred bytes.
-func bomb() string {
-	var b strings.Builder
-	b.WriteString("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
-	for i := 1; i < 9; i++ {
-		prev, name := string(rune('a'+i-1)), string(rune('a'+i))
-		fmt.Fprintf(&b, "%s: &%s [%s]\n", name, name, strings.TrimSuffix(strings.Repeat("*"+prev+", ", 9), ", "))
-	}
-	return b.String()
-}
+	"gitfleet.dev/gitfleet/test/hostile"
+)
 
 func TestCheck(t *testing.T) {
 	deep := strings.Repeat("[", 300) + strings.Repeat("]", 300)
@@ -35,7 +25,7 @@ func TestCheck(t *testing.T) {
 		wantLine   int
 	}{
 		{name: "manifest", data: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: &d {a: b}\nmore: *d\n", limits: DefaultLimits()},
-		{name: "alias bomb", data: bomb(), limits: DefaultLimits(), wantFlag: FlagMaxNodes},
+		{name: "alias bomb", data: hostile.AliasBomb(), limits: DefaultLimits(), wantFlag: FlagMaxNodes},
 		{name: "deep", data: deep, limits: DefaultLimits(), wantFlag: FlagMaxDepth, wantLine: 1},
 		{name: "deep through aliases", data: deepAlias.String(), limits: DefaultLimits(), wantFlag: FlagMaxDepth},
 		{name: "big file", data: strings.Repeat("# padding\n", 100), limits: Limits{MaxFileSize: 500}, wantFlag: FlagMaxFileSize},

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/render"
 	"gitfleet.dev/gitfleet/render/yamlbound"
+	"gitfleet.dev/gitfleet/test/hostile"
 )
 
 // TestApplyUpdatePrune walks one App through its life on two clusters: first apply, an
@@ -124,12 +124,7 @@ func TestBrokenAppIsIsolated(t *testing.T) {
 	// Break "bad" while changing both Apps: first with a resource that does not exist,
 	// then with an alias bomb ("billion laughs", issue 14) in its manifest, which must be
 	// refused by its bound, before kustomize expands it.
-	var bomb strings.Builder
-	bomb.WriteString(configMap("isolation", "bad", "v3") + "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
-	for i := 1; i < 9; i++ {
-		prev, name := string(rune('a'+i-1)), string(rune('a'+i))
-		fmt.Fprintf(&bomb, "%s: &%s [%s]\n", name, name, strings.TrimSuffix(strings.Repeat("*"+prev+", ", 9), ", "))
-	}
+	bomb := configMap("isolation", "bad", "v3") + hostile.AliasBomb()
 	for _, breakage := range []struct {
 		name  string
 		files map[string]string
@@ -142,7 +137,7 @@ func TestBrokenAppIsIsolated(t *testing.T) {
 		}, "v2", []string{"apps/bad/app.yaml", "missing.yaml"}},
 		{"an alias bomb", map[string]string{
 			"apps/bad/kustomization.yaml": kustomization("cm.yaml"),
-			"apps/bad/cm.yaml":            bomb.String(),
+			"apps/bad/cm.yaml":            bomb,
 		}, "v3", []string{"apps/bad/app.yaml", "apps/bad/cm.yaml", yamlbound.FlagMaxNodes}},
 	} {
 		breakage.files["apps/good/cm.yaml"] = configMap("isolation", "good", breakage.good)

@@ -23,6 +23,7 @@ import (
 	"gitfleet.dev/gitfleet/reconciler/status"
 	"gitfleet.dev/gitfleet/render/yamlbound"
 	"gitfleet.dev/gitfleet/schema"
+	"gitfleet.dev/gitfleet/test/hostile"
 )
 
 // logLines captures a logger's lines.
@@ -414,11 +415,7 @@ func TestStatusFollowsTheRevisionTried(t *testing.T) {
 
 	// An alias bomb ("billion laughs", issue 14) in a fleet file: refused by its bound in
 	// the pass, the last good revision stays applied, the status names the bad one.
-	bomb := "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata:\n  name: bomb\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-	for i := 1; i < 9; i++ {
-		prev, name := string(rune('a'+i-1)), string(rune('a'+i))
-		bomb += fmt.Sprintf("%s: &%s [%s]\n", name, name, strings.TrimSuffix(strings.Repeat("*"+prev+", ", 9), ", "))
-	}
+	bomb := "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata:\n  name: bomb\n" + hostile.AliasBomb()
 	r.push(map[string]string{"apps/bomb/app.yaml": bomb})
 	rBomb := pass(reconciler.OutcomeInvalid)
 	requireStatus("an alias bomb", r5, rBomb, status.Degraded, yamlbound.FlagMaxNodes)
