@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing/fstest"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -185,6 +186,14 @@ func (s *Source) withTimeout(ctx context.Context) (context.Context, context.Canc
 		return context.WithTimeout(ctx, s.opts.Timeout)
 	}
 	return context.WithCancel(ctx)
+}
+
+// pushTimeout bounds a push, which outlives its caller's context (see push).
+func (s *Source) pushTimeout() time.Duration {
+	if s.opts.Timeout > 0 {
+		return s.opts.Timeout
+	}
+	return time.Minute
 }
 
 func trackingRef(branch string) plumbing.ReferenceName {

@@ -327,7 +327,12 @@ func gitTreeKey(e object.TreeEntry) string {
 // refspec has no "+", so go-git refuses a non-fast-forward and the server checks that the
 // branch still is where it was advertised.
 func (s *Source) push(ctx context.Context, commit plumbing.Hash, branch string) error {
-	ctx, cancel := s.withTimeout(ctx)
+	// A push that has begun is not cut off when ctx ends (serve stopping, the lease
+	// lost): a receive-pack killed half-way leaves the remote's branch locked for the
+	// next writer (refs/heads/main.lock, on a local or file:// remote) and the status
+	// commit in doubt. It runs to its end within the git timeout; being a fast-forward,
+	// it cannot overwrite what a newer leader pushed meanwhile.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.pushTimeout())
 	defer cancel()
 	local := plumbing.ReferenceName("refs/gitfleet/push/" + branch)
 	if err := s.repo.Storer.SetReference(plumbing.NewHashReference(local, commit)); err != nil {

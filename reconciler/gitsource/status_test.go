@@ -165,6 +165,29 @@ func TestWriteStatusRacesAPersonsPush(t *testing.T) {
 	}
 }
 
+// A status push that has begun runs to its end when its context is cancelled (serve
+// stopping): a push killed half-way left the remote's branch locked (main.lock) for the
+// next writer, a person's push included.
+func TestStatusPushOutlivesCancel(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			r := newFleetRepo(t)
+			s := mustNew(t, tr.opts(t, r))
+			mustFetch(t, s)
+			ctx, cancel := context.WithCancel(t.Context())
+			s.beforePush = func(int) { cancel() }
+			commit, changed, err := s.WriteStatus(ctx, map[string][]byte{"status/clusters/a.yaml": []byte("phase: Applied\n")}, "status: a applied", testStatusOptions())
+			if err != nil || !changed {
+				t.Fatalf("WriteStatus cancelled during the push: changed %v, %v; want the push completed", changed, err)
+			}
+			if got := r.head(t, "main"); got != commit {
+				t.Fatalf("remote head %s, want the status commit %s", got, commit)
+			}
+			r.commit(t, "a person's next commit", map[string]string{"docs/a.md": "a"})
+		})
+	}
+}
+
 // A person's push that already wrote the same status leaves nothing to commit.
 func TestWriteStatusRaceEndsUnchanged(t *testing.T) {
 	r := newFleetRepo(t)
