@@ -56,7 +56,9 @@ func runOptions(t *testing.T, knownHosts ...string) Options {
 	o := DefaultOptions()
 	o.KnownHosts = hosts
 	o.Secrets = notify.EnvFileResolver(notify.DefaultEnvFileOptions())
-	o.DialTimeout, o.CommandTimeout = 5*time.Second, 5*time.Second
+	// Far above what a login and a command take, so that a loaded machine (CI, tests in
+	// parallel) does not fail these; the timeouts themselves have tests of their own.
+	o.DialTimeout, o.CommandTimeout = 30*time.Second, 30*time.Second
 	return o
 }
 
@@ -185,11 +187,17 @@ func TestRunOpenSSH(t *testing.T) {
 	if f.Hostname != host || f.CPUs != runtime.NumCPU() || f.MemoryBytes <= 0 || f.Kernel == "" || f.OSID == "" {
 		t.Errorf("facts %+v: want hostname %s, %d CPUs, memory, kernel and OS", f, host, runtime.NumCPU())
 	}
-	if f.ClockOffset.Abs() > time.Second {
-		t.Errorf("the same machine's clock is %s off", f.ClockOffset)
+	// The same clock: zero must lie within the measured offset and its uncertainty (the
+	// round trip, which grows on a loaded machine).
+	if f.ClockOffset.Abs() > f.ClockUncertainty+100*time.Millisecond {
+		t.Errorf("the same machine's clock is %s off, more than the measurement's uncertainty %s", f.ClockOffset, f.ClockUncertainty)
 	}
 	got := verdicts(r.Checks)
-	if got["clock"] != Pass || got["root"] != Pass || got["ssh"] != "" {
+	wantClock := Pass
+	if f.ClockUncertainty > maxClockSkew {
+		wantClock = Warn // a round trip too slow to tell (a loaded machine) is said as such
+	}
+	if got["clock"] != wantClock || got["root"] != Pass || got["ssh"] != "" {
 		t.Errorf("checks %+v: the clock and root checks must pass on the machine itself", r.Checks)
 	}
 	if len(got) != 15 {

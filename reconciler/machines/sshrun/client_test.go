@@ -26,7 +26,9 @@ func knownHosts(t *testing.T, lines ...string) *sshrun.KnownHosts {
 func options(addr, user string, hosts *sshrun.KnownHosts) sshrun.Options {
 	o := sshrun.DefaultOptions()
 	o.Address, o.User, o.HostKeys = addr, user, hosts
-	o.DialTimeout, o.CommandTimeout = 5*time.Second, 5*time.Second
+	// Far above what a login and a command take, so that a loaded machine (CI, tests in
+	// parallel) does not fail these; the timeouts themselves have tests of their own.
+	o.DialTimeout, o.CommandTimeout = 30*time.Second, 30*time.Second
 	return o
 }
 
