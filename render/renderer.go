@@ -415,15 +415,9 @@ func (r *Renderer) buildKustomize(fsys filesys.FileSystem, app *schema.App, dir,
 	}
 	objs := make([]*unstructured.Unstructured, 0, resMap.Size())
 	for _, res := range resMap.Resources() {
-		// Through JSON rather than res.Map(): kustomize's maps hold Go ints, which the
-		// Kubernetes machinery (DeepCopy, apply) does not accept; JSON gives int64.
-		data, err := res.MarshalJSON()
+		u, err := kustomizeObject(res)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s from kustomize output: %w", res.CurId(), err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(data); err != nil {
-			return nil, fmt.Errorf("reading %s from kustomize output: %w", res.CurId(), err)
+			return nil, err
 		}
 		objs = append(objs, u)
 	}
