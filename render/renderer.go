@@ -381,6 +381,8 @@ func (r *Renderer) build(key string, build buildFunc) ([]*unstructured.Unstructu
 		r.stats.renders.Add(1)
 		return build(r.kfs)
 	}
+	// The limits decide which files a build may read, so they are part of what it read.
+	key = fmt.Sprintf("%s\x00%+v", key, r.opts.Limits.withDefaults())
 	if objs, ok := c.lookup(key, r.kfs); ok {
 		r.stats.reused.Add(1)
 		return objs, nil
