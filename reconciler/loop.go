@@ -59,6 +59,9 @@ type LoopOptions struct {
 	// than in the background: for one reconcile (serve --once) whose status commit must
 	// hold the results.
 	WaitForMachines bool
+	// Renders keeps builds from one pass to the next, and, when it has a directory,
+	// from one run of the server to the next; nil keeps them in memory for the loop's life.
+	Renders *render.Cache
 }
 
 // DriftReport is one drift as the loop reports it.
@@ -114,7 +117,10 @@ type Loop struct {
 // NewLoop makes a loop; Start runs it.
 func NewLoop(opts LoopOptions) *Loop {
 	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), drift: newDriftLedger(), leaving: map[string]*schema.Cluster{},
-		backoff: map[string]clusterBackoff{}, renders: render.NewCache(), ctx: context.Background()}
+		backoff: map[string]clusterBackoff{}, renders: opts.Renders, ctx: context.Background()}
+	if l.renders == nil {
+		l.renders = render.NewCache()
+	}
 	if opts.Status != nil {
 		l.status = newStatusQueue(opts.Status, opts.Apply.Log)
 	}

@@ -32,6 +32,7 @@ type applyOptions struct {
 	verbose        bool
 	management     managementFlags
 	secrets        secretFlags
+	renderCache    renderCacheFlags
 }
 
 func newApplyCommand() *cobra.Command {
@@ -71,6 +72,7 @@ something failed or is not healthy yet, 2 when nothing could be applied.`,
 	o.management.addSecretsNamespace(f)
 	o.secrets.addPolicy(f)
 	o.secrets.addDir(f)
+	o.renderCache.add(f)
 	return cmd
 }
 
@@ -94,7 +96,11 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	}
 	o.rateLimit.set(conn)
 	conn.Timeout = o.requestTimeout
-	renderer, err := render.New(ctx, snap.FS, repo)
+	cache, err := o.renderCache.open(stderr)
+	if err != nil {
+		return err
+	}
+	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, render.Options{Cache: cache})
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ type planOptions struct {
 	clusters   []string
 	maxBytes   int
 	secrets    secretFlags
+	cache      renderCacheFlags
 }
 
 func newPlanCommand() *cobra.Command {
@@ -69,6 +70,7 @@ made (an unreadable revision, a cluster that --live could not reach).`,
 	f.IntVar(&o.maxBytes, "max-bytes", o.maxBytes, "largest markdown report; GitHub refuses comments over 65536 characters")
 	o.secrets.addPolicy(f)
 	o.secrets.addNamespace(f)
+	o.cache.add(f)
 	return cmd
 }
 
@@ -86,6 +88,10 @@ func runPlan(cmd *cobra.Command, o planOptions) error {
 		return err
 	}
 	opts.Load.Secrets = policy
+	// Both sides share it, as they would an in-memory one (see plan.Options.Render).
+	if opts.Render.Cache, err = o.cache.open(cmd.ErrOrStderr()); err != nil {
+		return err
+	}
 	if o.live {
 		conn, err := liveConnector(o.kubeconfig)
 		if err != nil {

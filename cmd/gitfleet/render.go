@@ -20,6 +20,7 @@ type renderOptions struct {
 	apps      []string
 	outputDir string
 	secrets   secretFlags
+	cache     renderCacheFlags
 }
 
 func newRenderCommand() *cobra.Command {
@@ -49,6 +50,7 @@ are still printed, and the exit status is 1.`,
 	cmd.Flags().StringVarP(&o.outputDir, "output-dir", "o", "", "write one file per object under this directory instead of printing")
 	o.secrets.addPolicy(cmd.Flags())
 	o.secrets.addNamespace(cmd.Flags())
+	o.cache.add(cmd.Flags())
 	return cmd
 }
 
@@ -62,7 +64,11 @@ func runRender(cmd *cobra.Command, dir string, o renderOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := render.New(ctx, snap.FS, repo)
+	cache, err := o.cache.open(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	r, err := render.NewWithOptions(ctx, snap.FS, repo, render.Options{Cache: cache})
 	if err != nil {
 		return err
 	}
