@@ -123,6 +123,10 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	if err != nil {
 		return err
 	}
+	// With -v, whether the render cache did its job (a no-op apply should show only hits).
+	st := cache.Stats()
+	opts.Log.Info("render cache", "dir", o.renderCache.dir, "memoryHits", st.MemoryHits, "diskHits", st.DiskHits, "misses", st.Misses,
+		"written", st.Written, "notWrittenHoldSecret", st.NotWritten, "corrupt", st.Corrupt, "evicted", st.Evicted)
 	printSummary(cmd.OutOrStdout(), results)
 	for _, r := range results {
 		if len(r.Errors()) > 0 || r.Health() != reconciler.Healthy {
