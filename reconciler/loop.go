@@ -42,7 +42,7 @@ type LoopOptions struct {
 	Apply     ApplyOptions
 	// Render bounds what reading each revision and rendering each App may cost (zero
 	// limits: render.DefaultLimits) and where Helm renders (Isolation): an App over a
-	// bound fails, the others are applied. Its Cache is ignored: the loop keeps its own.
+	// bound fails, the others are applied. Its Cache is ignored: the loop keeps Renders.
 	Render render.Options
 	// Interval overrides the Fleet's spec.interval when not zero.
 	Interval time.Duration
@@ -63,6 +63,9 @@ type LoopOptions struct {
 	// than in the background: for one reconcile (serve --once) whose status commit must
 	// hold the results.
 	WaitForMachines bool
+	// Renders keeps builds from one pass to the next, and, when it has a directory,
+	// from one run of the server to the next; nil keeps them in memory for the loop's life.
+	Renders *render.Cache
 }
 
 // DriftReport is one drift as the loop reports it.
@@ -118,7 +121,10 @@ type Loop struct {
 // NewLoop makes a loop; Start runs it.
 func NewLoop(opts LoopOptions) *Loop {
 	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), drift: newDriftLedger(), leaving: map[string]*schema.Cluster{},
-		backoff: map[string]clusterBackoff{}, renders: render.NewCache(), ctx: context.Background()}
+		backoff: map[string]clusterBackoff{}, renders: opts.Renders, ctx: context.Background()}
+	if l.renders == nil {
+		l.renders = render.NewCache()
+	}
 	if opts.Status != nil {
 		l.status = newStatusQueue(opts.Status, opts.Apply.Log)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"gitfleet.dev/gitfleet/render/yamlbound"
 )
@@ -228,4 +229,24 @@ func (w *boundWatch) refused() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.first
+}
+
+// nodeBytes is about the size of a kustomize output object as text: its keys and scalar
+// values, a byte for each separator. Its input files are already bounded (aliases
+// expanded), so following aliases here is bounded too.
+func nodeBytes(n *kyaml.Node) int64 {
+	if n == nil {
+		return 0
+	}
+	switch n.Kind {
+	case kyaml.ScalarNode:
+		return int64(len(n.Value)) + 1
+	case kyaml.AliasNode:
+		return nodeBytes(n.Alias)
+	}
+	size := int64(2)
+	for _, c := range n.Content {
+		size += nodeBytes(c)
+	}
+	return size
 }

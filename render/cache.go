@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -22,13 +23,31 @@ import (
 // build made, recorded while it ran and compared against the new revision's tree.
 //
 // A Cache holds the builds used by the last three Renderers made with it (enough for a
-// revert: the reverted revision's builds are two Renderers old) and drops older ones. It
+// revert: the reverted revision's builds are two Renderers old) and drops older ones; one
+// made by OpenCache also keeps them on disk, for the next process (see CacheOptions). It
 // is safe for use by several goroutines.
 type Cache struct {
 	mu sync.Mutex
 	// generations[0] holds the builds used by the newest Renderer, generations[1] by the
 	// one before, and so on; a build found in an older generation joins the newest.
 	generations []map[string][]*cacheEntry
+	// disk, when set, is asked after memory and given every build.
+	disk  *diskCache
+	stats cacheCounters
+}
+
+// cacheCounters are CacheStats as they are counted.
+type cacheCounters struct {
+	memoryHits, diskHits, misses, written, notWritten, corrupt, evicted atomic.Int64
+}
+
+// Stats says how the cache has answered so far.
+func (c *Cache) Stats() CacheStats {
+	s := &c.stats
+	return CacheStats{
+		MemoryHits: s.memoryHits.Load(), DiskHits: s.diskHits.Load(), Misses: s.misses.Load(),
+		Written: s.written.Load(), NotWritten: s.notWritten.Load(), Corrupt: s.corrupt.Load(), Evicted: s.evicted.Load(),
+	}
 }
 
 // cacheGenerations is how many Renderers' builds a Cache keeps.
@@ -40,6 +59,10 @@ type cacheEntry struct {
 	// probes are what a kustomize build read, with what it saw; nil for Helm, whose key
 	// names all its inputs.
 	probes []probe
+	// memoryOnly keeps the build out of the disk cache: it read a file decrypted with
+	// sops, whose values may be in any of its objects (a ConfigMap, an env var) and in
+	// the key (a Helm App's values), and nothing decrypted is written to disk.
+	memoryOnly bool
 }
 
 // NewCache returns an empty cache for Options.Cache.
@@ -70,21 +93,36 @@ func (c *Cache) lookup(key string, fsys filesys.FileSystem) ([]*unstructured.Uns
 		if !e.holdsOn(fsys) {
 			continue
 		}
-		c.mu.Lock()
-		if newest := c.generations[0]; !slices.Contains(newest[key], e) {
-			newest[key] = append(newest[key], e)
-		}
-		c.mu.Unlock()
+		c.remember(key, e)
+		c.stats.memoryHits.Add(1)
 		return e.objs, true
 	}
+	if c.disk != nil {
+		if e, ok := c.disk.load(key, fsys); ok {
+			c.remember(key, e)
+			c.stats.diskHits.Add(1)
+			return e.objs, true
+		}
+	}
+	c.stats.misses.Add(1)
 	return nil, false
 }
 
-// store keeps a successful build.
-func (c *Cache) store(key string, e *cacheEntry) {
+// remember puts a build into the newest generation.
+func (c *Cache) remember(key string, e *cacheEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.generations[0][key] = append(c.generations[0][key], e)
+	if newest := c.generations[0]; !slices.Contains(newest[key], e) {
+		newest[key] = append(newest[key], e)
+	}
+}
+
+// store keeps a successful build, on disk too when the cache has a directory.
+func (c *Cache) store(key string, e *cacheEntry) {
+	c.remember(key, e)
+	if c.disk != nil {
+		c.disk.save(key, e)
+	}
 }
 
 func (e *cacheEntry) holdsOn(fsys filesys.FileSystem) bool {

@@ -40,7 +40,10 @@ type Renderer struct {
 
 	mu    sync.Mutex
 	cache map[string]*cached
-	stats struct{ renders, reused atomic.Int64 }
+	// private are the build keys whose inputs include a decrypted sops file outside
+	// what the build reads itself (a Helm App's values files); see cacheEntry.memoryOnly.
+	private map[string]bool
+	stats   struct{ renders, reused atomic.Int64 }
 }
 
 // cached is one build, done once, shared by every cluster with the same inputs.
@@ -152,7 +155,7 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 		repo: repo, opts: opts, src: src, kfs: refusingFS{FileSystem: mem, refused: refused}, manifests: &manifestIndex{src: src}, sops: sopsFiles,
 		entry:  map[string]string{},
 		charts: map[string]func() (chartInput, error){},
-		cache:  map[string]*cached{},
+		cache:  map[string]*cached{}, private: map[string]bool{},
 	}
 	if opts.Cache != nil {
 		opts.Cache.newGeneration()
@@ -323,6 +326,11 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 		if err != nil {
 			return nil, fmt.Errorf("values of app %q: %w", name, err)
 		}
+		if r.sops.anyDecrypted(h.ValuesFiles) {
+			r.mu.Lock()
+			r.private[string(key)] = true
+			r.mu.Unlock()
+		}
 		return r.once(string(key), func(filesys.FileSystem) ([]*unstructured.Unstructured, error) {
 			ch, err := loader.LoadFiles(chart.files)
 			if err != nil {
@@ -394,6 +402,11 @@ func (r *Renderer) build(key string, build buildFunc) ([]*unstructured.Unstructu
 		r.stats.renders.Add(1)
 		return build(r.kfs)
 	}
+	r.mu.Lock()
+	private := r.private[key]
+	r.mu.Unlock()
+	// The limits decide which files a build may read, so they are part of what it read.
+	key = fmt.Sprintf("%s\x00%+v", key, r.opts.Limits.withDefaults())
 	if objs, ok := c.lookup(key, r.kfs); ok {
 		r.stats.reused.Add(1)
 		return objs, nil
@@ -402,7 +415,8 @@ func (r *Renderer) build(key string, build buildFunc) ([]*unstructured.Unstructu
 	rec := newRecordingFS(r.kfs)
 	objs, err := build(rec)
 	if err == nil {
-		c.store(key, &cacheEntry{objs: objs, probes: rec.probes()})
+		probes := rec.probes()
+		c.store(key, &cacheEntry{objs: objs, probes: probes, memoryOnly: private || r.sops.readAny(probes)})
 	}
 	return objs, err
 }
@@ -447,18 +461,12 @@ func (r *Renderer) buildKustomize(fsys filesys.FileSystem, app *schema.App, dir,
 	}
 	objs := make([]*unstructured.Unstructured, 0, resMap.Size())
 	for _, res := range resMap.Resources() {
-		// Through JSON rather than res.Map(): kustomize's maps hold Go ints, which the
-		// Kubernetes machinery (DeepCopy, apply) does not accept; JSON gives int64.
-		data, err := res.MarshalJSON()
+		u, err := kustomizeObject(res)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s from kustomize output: %w", res.CurId(), err)
+			return nil, err
 		}
-		if err := out.add(0, int64(len(data))); err != nil {
+		if err := out.add(0, nodeBytes(res.YNode())); err != nil {
 			return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(source, "./"), err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(data); err != nil {
-			return nil, fmt.Errorf("reading %s from kustomize output: %w", res.CurId(), err)
 		}
 		objs = append(objs, u)
 	}

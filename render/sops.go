@@ -80,6 +80,27 @@ func newSopsFiles() *sopsFiles {
 // encrypted says whether a file (in-memory path) was SOPS-encrypted in the repository.
 func (s *sopsFiles) encrypted(p string) bool { return s.decrypted[p] || s.sealed[p] }
 
+// anyDecrypted says whether one of files (repository paths, as a Helm App names its
+// values files) was decrypted.
+func (s *sopsFiles) anyDecrypted(files []string) bool {
+	for _, f := range files {
+		if s.decrypted["/"+path.Clean(strings.TrimPrefix(f, "./"))] {
+			return true
+		}
+	}
+	return false
+}
+
+// readAny says whether a build that read probes read a decrypted file.
+func (s *sopsFiles) readAny(probes []probe) bool {
+	for _, p := range probes {
+		if s.decrypted[path.Clean(p.path)] {
+			return true
+		}
+	}
+	return false
+}
+
 // prepare is what the copy into memory does with each file: a SOPS-encrypted file is
 // decrypted with d, or checked for structure and kept encrypted when d is nil; any other
 // file is returned as it is.

@@ -33,6 +33,7 @@ type applyOptions struct {
 	verbose        bool
 	management     managementFlags
 	secrets        secretFlags
+	renderCache    renderCacheFlags
 }
 
 func newApplyCommand() *cobra.Command {
@@ -74,6 +75,7 @@ something failed or is not healthy yet, 2 when nothing could be applied.`,
 	o.management.addSecretsNamespace(f)
 	o.secrets.addPolicy(f)
 	o.secrets.addDir(f)
+	o.renderCache.add(f)
 	return cmd
 }
 
@@ -101,7 +103,11 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	if err != nil {
 		return err
 	}
-	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, o.limits.render(dec))
+	ro := o.limits.render(dec)
+	if ro.Cache, err = o.renderCache.open(stderr); err != nil {
+		return err
+	}
+	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, ro)
 	if err != nil {
 		return err
 	}
@@ -124,6 +130,10 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	if err != nil {
 		return err
 	}
+	// With -v, whether the render cache did its job (a no-op apply should show only hits).
+	st := ro.Cache.Stats()
+	opts.Log.Info("render cache", "dir", o.renderCache.dir, "memoryHits", st.MemoryHits, "diskHits", st.DiskHits, "misses", st.Misses,
+		"written", st.Written, "notWrittenHoldSecret", st.NotWritten, "corrupt", st.Corrupt, "evicted", st.Evicted)
 	printSummary(cmd.OutOrStdout(), results)
 	for _, r := range results {
 		if len(r.Errors()) > 0 || r.Health() != reconciler.Healthy {

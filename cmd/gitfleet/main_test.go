@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +28,12 @@ var env *harness.Env
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == render.HelmChildArg {
 		os.Exit(render.RunHelmChild(os.Stdin, os.Stdout)) // a render process a test's gitfleet started
+	}
+	// The render cache's default directory is under the user's cache directory: the
+	// tests' renders go to a directory of their own instead (and so do the CLI processes
+	// the tests start, which inherit it).
+	if dir, err := os.MkdirTemp("", "gitfleet-cache-"); err == nil {
+		os.Setenv("XDG_CACHE_HOME", dir)
 	}
 	if os.Getenv(runMainEnv) == "1" {
 		runAsGitfleet() // this process is the CLI that a test started
@@ -114,6 +122,40 @@ func TestRenderIsStable(t *testing.T) {
 	_, one, _ := gitfleet(t, "render", "../../fleet-example", "--cluster", "gz-dev", "--app", "guestbook")
 	if strings.Contains(one, "bj-prod") || strings.Contains(one, "app: platform-base") || !strings.Contains(one, "kind: Deployment") {
 		t.Errorf("render --cluster gz-dev --app guestbook printed other clusters or apps:\n%s", one)
+	}
+}
+
+// TestRenderCacheIsSharedBetweenRuns renders fleet-example twice with one cache
+// directory, as two runs would: the second reads every build the first wrote (reading
+// makes a build the most recently used, so its file's time moves) and prints the same.
+func TestRenderCacheIsSharedBetweenRuns(t *testing.T) {
+	dir := t.TempDir()
+	code, first, stderr := gitfleet(t, "render", "../../fleet-example", "--render-cache-dir", dir)
+	if code != 0 {
+		t.Fatalf("render: exit %d: %s", code, stderr)
+	}
+	written, err := filepath.Glob(filepath.Join(dir, "b-*"))
+	if err != nil || len(written) == 0 {
+		t.Fatalf("the first run wrote no builds to %s (%v)", dir, err)
+	}
+	long := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, f := range written {
+		if err := os.Chtimes(f, long, long); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, second, stderr := gitfleet(t, "render", "../../fleet-example", "--render-cache-dir", dir)
+	if code != 0 || second != first {
+		t.Fatalf("second render: exit %d, output equal: %v: %s", code, second == first, stderr)
+	}
+	after, _ := filepath.Glob(filepath.Join(dir, "b-*"))
+	if !slices.Equal(after, written) {
+		t.Errorf("the second run changed the builds: %d before, %d after", len(written), len(after))
+	}
+	for _, f := range written {
+		if info, err := os.Stat(f); err != nil || !info.ModTime().After(long) {
+			t.Errorf("%s was not read by the second run", filepath.Base(f))
+		}
 	}
 }
 

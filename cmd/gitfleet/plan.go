@@ -24,6 +24,7 @@ type planOptions struct {
 	maxBytes   int
 	secrets    secretFlags
 	sopsKey    string
+	cache      renderCacheFlags
 }
 
 func newPlanCommand() *cobra.Command {
@@ -73,6 +74,7 @@ made (an unreadable revision, a cluster that --live could not reach).`,
 	f.IntVar(&o.maxBytes, "max-bytes", o.maxBytes, "largest markdown report; GitHub refuses comments over 65536 characters")
 	o.secrets.addPolicy(f)
 	o.secrets.addNamespace(f)
+	o.cache.add(f)
 	return cmd
 }
 
@@ -95,6 +97,10 @@ func runPlan(cmd *cobra.Command, o planOptions) error {
 		return err
 	}
 	opts.Render = o.limits.render(dec)
+	// Both sides share it, as they would an in-memory one (see plan.Options.Render).
+	if opts.Render.Cache, err = o.cache.open(cmd.ErrOrStderr()); err != nil {
+		return err
+	}
 	if o.live {
 		conn, err := liveConnector(o.kubeconfig)
 		if err != nil {

@@ -21,6 +21,7 @@ type renderOptions struct {
 	outputDir string
 	secrets   secretFlags
 	sopsKey   string
+	cache     renderCacheFlags
 }
 
 func newRenderCommand() *cobra.Command {
@@ -52,6 +53,7 @@ are still printed, and the exit status is 1.`,
 	cmd.Flags().StringVarP(&o.outputDir, "output-dir", "o", "", "write one file per object under this directory instead of printing")
 	o.secrets.addPolicy(cmd.Flags())
 	o.secrets.addNamespace(cmd.Flags())
+	o.cache.add(cmd.Flags())
 	return cmd
 }
 
@@ -69,7 +71,11 @@ func runRender(cmd *cobra.Command, dir string, o renderOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := render.NewWithOptions(ctx, snap.FS, repo, o.limits.render(dec))
+	ro := o.limits.render(dec)
+	if ro.Cache, err = o.cache.open(cmd.ErrOrStderr()); err != nil {
+		return err
+	}
+	r, err := render.NewWithOptions(ctx, snap.FS, repo, ro)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/reconciler/gitsource"
 	"gitfleet.dev/gitfleet/reconciler/notify"
+	"gitfleet.dev/gitfleet/render"
 	"gitfleet.dev/gitfleet/schema"
 )
 
@@ -30,6 +31,7 @@ type serveOptions struct {
 	rateLimit                      rateLimitFlags
 	management                     managementFlags
 	secrets                        secretFlags
+	renderCache                    renderCacheFlags
 	webhookSecretEnv               string
 	interval                       time.Duration
 	noStatus                       bool
@@ -81,6 +83,7 @@ it only on a trusted network. Push webhooks are verified with the secret in
 	o.management.add(f, "in-cluster")
 	o.secrets.addPolicy(f)
 	o.secrets.addDir(f)
+	o.renderCache.add(f)
 	f.StringVar(&o.webhookSecretEnv, "webhook-secret-env", "", "environment variable holding the push webhook secret")
 	f.DurationVar(&o.interval, "interval", 0, "fetch interval (default: the Fleet's spec.interval)")
 	f.BoolVar(&o.noStatus, "no-status-commits", false, "do not commit status to the repository")
@@ -128,8 +131,12 @@ func runServe(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	o.rateLimit.set(conn)
+	renders, err := o.renderCache.open(os.Stderr)
+	if err != nil {
+		return err
+	}
 	if o.once {
-		return serveOnce(ctx, o, src, conn, log)
+		return serveOnce(ctx, o, src, conn, renders, log)
 	}
 	o.management.namespace = o.server.LeaderElectionNamespace
 	policy, err := o.secrets.policy(o.management.namespace, true)
@@ -157,7 +164,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	apply.Secrets = secrets
 	resolver := o.secrets.resolver(policy, secrets)
 	o.server.Loop = reconciler.LoopOptions{
-		Source: src, Connector: conn, Apply: apply, Interval: o.interval, Render: o.limits.render(dec),
+		Source: src, Connector: conn, Apply: apply, Interval: o.interval, Render: o.limits.render(dec), Renders: renders,
 		WatchDrift: true,
 		Notify: func(ctx context.Context, repo *schema.Repo, d reconciler.DriftReport) {
 			n := notify.New(repo, resolver, notify.Options{Log: log, ExternalURL: o.repoURL})
@@ -216,7 +223,7 @@ func gitAuth(o serveOptions) (gitsource.Auth, error) {
 }
 
 // serveOnce runs one reconcile of the loop, with its status commit.
-func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn reconciler.Connector, log logr.Logger) error {
+func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn reconciler.Connector, renders *render.Cache, log logr.Logger) error {
 	apply := reconciler.DefaultApplyOptions()
 	apply.PruneGuard.AllowMassPrune = o.allowMassPrune
 	apply.HealthTimeout = 0
@@ -235,7 +242,7 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 	if err != nil {
 		return err
 	}
-	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true, Render: o.limits.render(dec)}
+	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true, Render: o.limits.render(dec), Renders: renders}
 	if loopOpts.Machines, err = o.machineKeeper(conn, o.secrets.resolver(apply.SecretPolicy, apply.Secrets), log); err != nil {
 		return err
 	}
