@@ -29,7 +29,7 @@ func TestGeneratedFleetIsValid(t *testing.T) {
 // With ClusterApps every cluster gets its own copy of each App, in namespaces of its own,
 // so that cluster entries sharing an API server do not share objects.
 func TestClusterApps(t *testing.T) {
-	o := Options{Clusters: 3, Apps: 2, ObjectsPerApp: 3, HelmApps: 1, ClusterApps: true, NamespaceSuffix: "-x", ScaledToZero: true}
+	o := Options{Clusters: 3, Apps: 2, ObjectsPerApp: 3, HelmApps: 1, ClusterApps: true, Suffix: "-x", ScaledToZero: true, AppNamespaces: true}
 	repo, err := schema.Load(t.Context(), FS(o))
 	if err != nil {
 		t.Fatalf("generated fleet does not validate:\n%v", err)

@@ -25,9 +25,10 @@ type Options struct {
 	// file, the App's values, and one valuesByLabel entry per region label, so that each
 	// chart has one distinct render per region (at most 10, the regions clusters get).
 	HelmApps int
-	// NamespaceSuffix is appended to every App's namespace, so that a benchmark applying
-	// the fleet afresh to the same API servers gets new objects each time.
-	NamespaceSuffix string
+	// Suffix is appended to the Fleet's name and every App's namespace, so that a
+	// benchmark applying the fleet afresh to the same API servers gets new objects each
+	// time, in a fleet of their own (gitfleet prunes what its fleet no longer renders).
+	Suffix string
 	// ClusterApps gives every cluster its own copy of each kustomize and Helm App, named
 	// and namespaced after it and targeting only it, instead of one App targeting every
 	// cluster. Cluster entries that share an API server then keep to their own
@@ -38,12 +39,17 @@ type Options struct {
 	// healthy on an API server with a controller manager and no nodes, so an apply's
 	// health wait measures gitfleet, not pod scheduling.
 	ScaledToZero bool
+	// AppNamespaces gives every App its own Namespace object, for fleets applied to API
+	// servers that do not have them (gitfleet creates only business namespaces): in a
+	// kustomize App the namespace transformer names it after the App's namespace, in a
+	// Helm chart a template does, from .Release.Namespace.
+	AppNamespaces bool
 }
 
 // Generate returns the repository as files (path -> content).
 func Generate(o Options) map[string]string {
 	files := map[string]string{
-		"fleet.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: Fleet\nmetadata:\n  name: generated\nspec:\n  interval: 5m\n",
+		"fleet.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: Fleet\nmetadata:\n  name: generated" + o.Suffix + "\nspec:\n  interval: 5m\n",
 	}
 	for c := range o.Clusters {
 		files[fmt.Sprintf("clusters/cls-%04d.yaml", c)] = fmt.Sprintf(`apiVersion: gitfleet.dev/v1alpha1
@@ -106,9 +112,13 @@ spec:
       path: %s/manifests
   namespace: %s%s
   targets:
-%s`, name, dir, name, o.NamespaceSuffix, cp.targets)
+%s`, name, dir, name, o.Suffix, cp.targets)
 		}
 		var res []string
+		if o.AppNamespaces {
+			res = append(res, "namespace.yaml")
+			files[dir+"/manifests/namespace.yaml"] = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: renamed-by-kustomize\n"
+		}
 		for i := range o.ObjectsPerApp {
 			name := fmt.Sprintf("cm-%03d.yaml", i)
 			res = append(res, name)
@@ -178,7 +188,7 @@ spec:
         image: {tag: "1.%d.0"}
       valuesByLabel:
 %s  targets:
-%s`, name, name, o.NamespaceSuffix, dir, dir, a, byRegion.String(), cp.targets)
+%s`, name, name, o.Suffix, dir, dir, a, byRegion.String(), cp.targets)
 	}
 	files[dir+"/values-prod.yaml"] = "logLevel: info\nresources:\n  requests: {cpu: 100m, memory: 128Mi}\n  limits: {memory: 256Mi}\n"
 
@@ -216,6 +226,9 @@ workloads:
 	files[chart+"/templates/deployments.yaml"] = chartDeployments
 	files[chart+"/templates/services.yaml"] = chartServices
 	files[chart+"/templates/configmaps.yaml"] = chartConfigMaps
+	if o.AppNamespaces {
+		files[chart+"/templates/namespace.yaml"] = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ .Release.Namespace }}\n"
+	}
 }
 
 // replicas is n, or zero for a ScaledToZero fleet.
