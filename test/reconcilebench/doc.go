@@ -10,6 +10,11 @@
 //     baseline-kubectl, `kubectl apply --server-side` built from the API server's own
 //     Kubernetes release. gitfleet's sub-benchmarks report the write and dry-run requests
 //     they sent per op. GITFLEET_BENCH_SCALE (default 1) scales the object counts.
+//   - BenchmarkFleet: one replica's Loop (drift watch on) over 10, 30 and 100 member
+//     clusters x 1,000 objects, the cluster entries sharing three real API servers (see
+//     sharedServers for how they stay apart): first and no-op pass times, per cluster
+//     and in all, peak heap and RSS, goroutines and open watches per cluster.
+//     GITFLEET_BENCH_FLEET_SIZES (default 10,30,100) picks the sizes.
 //   - BenchmarkDriftDetection: hand edits (field manager kubectl-edit) of objects gitfleet
 //     applied, one at a time, while a Loop watches for drift. alert: the time until a
 //     `drift: alert` app's drift is reported, next to a plain client-go informer seeing
