@@ -31,6 +31,8 @@ var benchFleet = fleetgen.Options{Clusters: 100, Apps: 10, HelmApps: 10, Objects
 // fleetPlan is a generated fleet prepared for both renderers.
 type fleetPlan struct {
 	fsys fstest.MapFS
+	// dir holds the same files on disk.
+	dir  string
 	repo *schema.Repo
 	// objects is what rendering the fleet delivers: every App's objects on every cluster.
 	objects int
@@ -58,12 +60,12 @@ type planRun struct {
 func newFleetPlan(tb testing.TB, tl *tools, o fleetgen.Options) *fleetPlan {
 	tb.Helper()
 	ctx := context.Background()
-	p := &fleetPlan{fsys: fleetgen.FS(o)}
+	dir, scratch := tb.TempDir(), tb.TempDir()
+	p := &fleetPlan{fsys: fleetgen.FS(o), dir: dir}
 	var err error
 	if p.repo, err = schema.Load(ctx, p.fsys); err != nil {
 		tb.Fatalf("generated fleet does not load: %v", err)
 	}
-	dir, scratch := tb.TempDir(), tb.TempDir()
 	if err := writeDisk(p.fsys, dir); err != nil {
 		tb.Fatal(err)
 	}
