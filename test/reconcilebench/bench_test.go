@@ -80,7 +80,7 @@ func shapes(b *testing.B) []shape {
 // Both get their objects rendered beforehand, untimed; gitfleet's time includes loading
 // and rendering the repository. Goals (test/benchreport): first apply at least 0.9 of the
 // ceiling's throughput; no-op at least 20x faster than kubectl with no write request; one
-// change exactly one write request.
+// change exactly one write request on each cluster (the App targets them all).
 func BenchmarkReconcile(b *testing.B) {
 	for _, s := range shapes(b) {
 		b.Run(s.name, func(b *testing.B) {
@@ -200,6 +200,8 @@ func (f *fixture) each(b *testing.B, scenario func(*testing.B, *contender)) {
 			scenario(b, c)
 			b.ReportMetric(float64(f.objects*b.N)/b.Elapsed().Seconds(), "objects/s")
 			if c.counts != nil {
+				// A changed object is one write on each cluster its App targets.
+				b.ReportMetric(float64(len(f.env.Clusters)), "clusters")
 				b.ReportMetric(float64(c.counts.writes.Load())/float64(b.N), "writes/op")
 				b.ReportMetric(float64(c.counts.dryRun.Load())/float64(b.N), "dry-runs/op")
 			}
