@@ -159,32 +159,25 @@ func (f *fixture) firstApply(b *testing.B) {
 }
 
 // noop applies one copy, untimed, then the same copy again each op.
-func (f *fixture) noop(b *testing.B) {
-	f.each(b, func(b *testing.B, c *contender) {
-		files := f.files("noop-" + c.name)
-		c.prepare(b, files)()
-		c.counts.reset()
-		for b.Loop() {
-			b.StopTimer()
-			op := c.prepare(b, files)
-			b.StartTimer()
-			op()
-		}
-	})
-}
+func (f *fixture) noop(b *testing.B) { f.reapply(b, "noop", nil) }
 
 // oneChange applies one copy, untimed, then each op a revision with one ConfigMap's data
 // changed.
-func (f *fixture) oneChange(b *testing.B) {
+func (f *fixture) oneChange(b *testing.B) { f.reapply(b, "change", changeOne) }
+
+// reapply applies one copy, untimed, then each op the copy again, changed by change (when
+// not nil) before the op.
+func (f *fixture) reapply(b *testing.B, what string, change func(*testing.B, fstest.MapFS, int)) {
 	f.each(b, func(b *testing.B, c *contender) {
-		files := f.files("change-" + c.name)
+		files := f.files(what + "-" + c.name)
 		c.prepare(b, files)()
 		c.counts.reset()
 		n := 0
 		for b.Loop() {
 			b.StopTimer()
-			n++
-			changeOne(b, files, n)
+			if n++; change != nil {
+				change(b, files, n)
+			}
 			op := c.prepare(b, files)
 			b.StartTimer()
 			op()
