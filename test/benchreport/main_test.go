@@ -141,3 +141,21 @@ func TestNothingRan(t *testing.T) {
 		t.Errorf("an empty run must say so:\n%s", out.String())
 	}
 }
+
+// One changed object is one write on each cluster the App targets, and no more.
+func TestOneChangeWritesPerCluster(t *testing.T) {
+	for _, tc := range []struct {
+		clusters, writes float64
+		met              string
+	}{{1, 1, "yes"}, {10, 10, "yes"}, {10, 11, "no"}, {1, 0, "no"}} {
+		rs := []result{
+			{name: "BenchmarkReconcile/s/one-change/gitfleet", metrics: map[string]float64{"ns/op": 1e8, "writes/op": tc.writes, "clusters": tc.clusters}},
+			{name: "BenchmarkReconcile/s/one-change/baseline-kubectl", metrics: map[string]float64{"ns/op": 1e9}},
+		}
+		var out bytes.Buffer
+		printTable(&out, rows(rs))
+		if cells := tableRow(t, out.String(), "one object changed", "kubectl"); cells[5] != tc.met {
+			t.Errorf("%v writes on %v clusters: met %q, want %q", tc.writes, tc.clusters, cells[5], tc.met)
+		}
+	}
+}
