@@ -55,7 +55,11 @@ demo: demo-tools
 	$(GO) build -o $(BIN)/gitfleet ./cmd/gitfleet
 	$(GO) run ./test/demo --gitfleet $(BIN)/gitfleet --example fleet-example
 
-## bench: benchmarks, each reported as a ratio against a baseline measured in the same run
+## bench: benchmarks, each reported as a ratio against a baseline measured in the same run,
+## ending in one table of every measure, its baseline, ratio, goal and whether it is met.
+## GITFLEET_BENCH_FLEET_SIZES=10,30 leaves out the 100-cluster fleet (for CI that cannot
+## spend its minutes); GITFLEET_BENCH_SCALE=0.1 shrinks the reconcile benchmarks' object
+## counts for a quick look (the table names the sizes that ran).
 bench: tools sysdeps
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./... | $(GO) run ./test/benchreport
 

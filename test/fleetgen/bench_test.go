@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v4"
@@ -22,6 +23,32 @@ func TestGeneratedFleetIsValid(t *testing.T) {
 	}
 	if len(repo.Clusters) != 5 || len(repo.Namespaces) != 40 || len(repo.Apps) != 2 {
 		t.Errorf("loaded %d clusters, %d namespaces, %d apps", len(repo.Clusters), len(repo.Namespaces), len(repo.Apps))
+	}
+}
+
+// With ClusterApps every cluster gets its own copy of each App, in namespaces of its own,
+// so that cluster entries sharing an API server do not share objects.
+func TestClusterApps(t *testing.T) {
+	o := Options{Clusters: 3, Apps: 2, ObjectsPerApp: 3, HelmApps: 1, ClusterApps: true, Suffix: "-x", ScaledToZero: true, AppNamespaces: true}
+	repo, err := schema.Load(t.Context(), FS(o))
+	if err != nil {
+		t.Fatalf("generated fleet does not validate:\n%v", err)
+	}
+	if len(repo.Apps) != 9 {
+		t.Fatalf("loaded %d apps, want 3 clusters x 3 apps", len(repo.Apps))
+	}
+	namespaces := map[string]bool{}
+	for _, app := range repo.Apps {
+		if len(app.Spec.Targets.Clusters) != 1 || !strings.HasSuffix(app.Metadata.Name, app.Spec.Targets.Clusters[0]) {
+			t.Errorf("app %s targets %v, want only the cluster it is named after", app.Metadata.Name, app.Spec.Targets.Clusters)
+		}
+		if !strings.HasSuffix(app.Spec.Namespace, "-x") || namespaces[app.Spec.Namespace] {
+			t.Errorf("app %s: namespace %q is shared or lacks the suffix", app.Metadata.Name, app.Spec.Namespace)
+		}
+		namespaces[app.Spec.Namespace] = true
+	}
+	if values := Generate(o)["apps/helm-000/chart/values.yaml"]; !strings.Contains(values, "replicas: 0") {
+		t.Errorf("ScaledToZero left replicas in the chart's values:\n%s", values)
 	}
 }
 

@@ -25,12 +25,31 @@ type Options struct {
 	// file, the App's values, and one valuesByLabel entry per region label, so that each
 	// chart has one distinct render per region (at most 10, the regions clusters get).
 	HelmApps int
+	// Suffix is appended to the Fleet's name and every App's namespace, so that a
+	// benchmark applying the fleet afresh to the same API servers gets new objects each
+	// time, in a fleet of their own (gitfleet prunes what its fleet no longer renders).
+	Suffix string
+	// ClusterApps gives every cluster its own copy of each kustomize and Helm App, named
+	// and namespaced after it and targeting only it, instead of one App targeting every
+	// cluster. Cluster entries that share an API server then keep to their own
+	// namespaces, and every cluster costs gitfleet its own render and apply, as distinct
+	// clusters would.
+	ClusterApps bool
+	// ScaledToZero gives every Helm workload zero replicas: its Deployments become
+	// healthy on an API server with a controller manager and no nodes, so an apply's
+	// health wait measures gitfleet, not pod scheduling.
+	ScaledToZero bool
+	// AppNamespaces gives every App its own Namespace object, for fleets applied to API
+	// servers that do not have them (gitfleet creates only business namespaces): in a
+	// kustomize App the namespace transformer names it after the App's namespace, in a
+	// Helm chart a template does, from .Release.Namespace.
+	AppNamespaces bool
 }
 
 // Generate returns the repository as files (path -> content).
 func Generate(o Options) map[string]string {
 	files := map[string]string{
-		"fleet.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: Fleet\nmetadata:\n  name: generated\nspec:\n  interval: 5m\n",
+		"fleet.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: Fleet\nmetadata:\n  name: generated" + o.Suffix + "\nspec:\n  interval: 5m\n",
 	}
 	for c := range o.Clusters {
 		files[fmt.Sprintf("clusters/cls-%04d.yaml", c)] = fmt.Sprintf(`apiVersion: gitfleet.dev/v1alpha1
@@ -81,19 +100,25 @@ spec:
 	}
 	for a := range o.Apps {
 		dir := fmt.Sprintf("apps/app-%03d", a)
-		files[dir+"/app.yaml"] = fmt.Sprintf(`apiVersion: gitfleet.dev/v1alpha1
+		for _, cp := range copies(o) {
+			name := fmt.Sprintf("app-%03d%s", a, cp.suffix)
+			files[dir+"/app"+cp.suffix+".yaml"] = fmt.Sprintf(`apiVersion: gitfleet.dev/v1alpha1
 kind: App
 metadata:
-  name: app-%03d
+  name: %s
 spec:
   source:
     kustomize:
       path: %s/manifests
-  namespace: app-%03d
+  namespace: %s%s
   targets:
-    selector: {matchLabels: {env: prod}}
-`, a, dir, a)
+%s`, name, dir, name, o.Suffix, cp.targets)
+		}
 		var res []string
+		if o.AppNamespaces {
+			res = append(res, "namespace.yaml")
+			files[dir+"/manifests/namespace.yaml"] = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: renamed-by-kustomize\n"
+		}
 		for i := range o.ObjectsPerApp {
 			name := fmt.Sprintf("cm-%03d.yaml", i)
 			res = append(res, name)
@@ -116,6 +141,22 @@ func FS(o Options) fstest.MapFS {
 	return out
 }
 
+// appCopy is one copy of an App: what its name and namespace end with, and its targets.
+type appCopy struct{ suffix, targets string }
+
+// copies are the copies of each App: one targeting every cluster, or with ClusterApps
+// one per cluster.
+func copies(o Options) []appCopy {
+	if !o.ClusterApps {
+		return []appCopy{{targets: "    selector: {matchLabels: {env: prod}}\n"}}
+	}
+	out := make([]appCopy, o.Clusters)
+	for c := range out {
+		out[c] = appCopy{suffix: fmt.Sprintf("-cls-%04d", c), targets: fmt.Sprintf("    clusters: [cls-%04d]\n", c)}
+	}
+	return out
+}
+
 // regions is how many distinct region labels Generate gives clusters (cls-N is in rN%10).
 const regions = 10
 
@@ -129,14 +170,16 @@ func helmApp(files map[string]string, a int, o Options) {
           region: r%d
           replicas: %d
           ingressHost: helm-%03d.r%d.example.com
-`, r, r, 2+r%3, a, r)
+`, r, r, replicas(o, 2+r%3), a, r)
 	}
-	files[dir+"/app.yaml"] = fmt.Sprintf(`apiVersion: gitfleet.dev/v1alpha1
+	for _, cp := range copies(o) {
+		name := fmt.Sprintf("helm-%03d%s", a, cp.suffix)
+		files[dir+"/app"+cp.suffix+".yaml"] = fmt.Sprintf(`apiVersion: gitfleet.dev/v1alpha1
 kind: App
 metadata:
-  name: helm-%03d
+  name: %s
 spec:
-  namespace: helm-%03d
+  namespace: %s%s
   source:
     helm:
       chart: %s/chart
@@ -145,8 +188,8 @@ spec:
         image: {tag: "1.%d.0"}
       valuesByLabel:
 %s  targets:
-    selector: {matchLabels: {env: prod}}
-`, a, a, dir, dir, a, byRegion.String())
+%s`, name, name, o.Suffix, dir, dir, a, byRegion.String(), cp.targets)
+	}
 	files[dir+"/values-prod.yaml"] = "logLevel: info\nresources:\n  requests: {cpu: 100m, memory: 128Mi}\n  limits: {memory: 256Mi}\n"
 
 	// ObjectsPerApp objects: a Deployment and a Service per workload, a ConfigMap per config.
@@ -156,13 +199,13 @@ spec:
 	fmt.Fprintf(&values, `image:
   repository: registry.example.com/helm-%03d/app
   tag: latest
-replicas: 1
+replicas: %d
 region: none
 ingressHost: helm-%03d.example.com
 logLevel: debug
 resources: {}
 workloads:
-`, a, a)
+`, a, replicas(o, 1), a)
 	for w := range workloads {
 		fmt.Fprintf(&values, "- name: w-%03d\n  port: %d\n  args: [--worker=%d, --queue=q-%03d]\n", w, 8000+w, w, w)
 	}
@@ -183,6 +226,17 @@ workloads:
 	files[chart+"/templates/deployments.yaml"] = chartDeployments
 	files[chart+"/templates/services.yaml"] = chartServices
 	files[chart+"/templates/configmaps.yaml"] = chartConfigMaps
+	if o.AppNamespaces {
+		files[chart+"/templates/namespace.yaml"] = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ .Release.Namespace }}\n"
+	}
+}
+
+// replicas is n, or zero for a ScaledToZero fleet.
+func replicas(o Options, n int) int {
+	if o.ScaledToZero {
+		return 0
+	}
+	return n
 }
 
 const chartHelpers = `{{- define "gen.fullname" -}}{{ printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}{{- end -}}

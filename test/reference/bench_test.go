@@ -19,6 +19,7 @@ import (
 	"gitfleet.dev/gitfleet/render"
 	"gitfleet.dev/gitfleet/schema"
 	"gitfleet.dev/gitfleet/test/fleetgen"
+	"gitfleet.dev/gitfleet/test/peakmem"
 )
 
 // benchFleet is the fleet BenchmarkRender renders: 100 clusters, each running 10 kustomize
@@ -30,6 +31,8 @@ var benchFleet = fleetgen.Options{Clusters: 100, Apps: 10, HelmApps: 10, Objects
 // fleetPlan is a generated fleet prepared for both renderers.
 type fleetPlan struct {
 	fsys fstest.MapFS
+	// dir holds the same files on disk.
+	dir  string
 	repo *schema.Repo
 	// objects is what rendering the fleet delivers: every App's objects on every cluster.
 	objects int
@@ -57,12 +60,12 @@ type planRun struct {
 func newFleetPlan(tb testing.TB, tl *tools, o fleetgen.Options) *fleetPlan {
 	tb.Helper()
 	ctx := context.Background()
-	p := &fleetPlan{fsys: fleetgen.FS(o)}
+	dir, scratch := tb.TempDir(), tb.TempDir()
+	p := &fleetPlan{fsys: fleetgen.FS(o), dir: dir}
 	var err error
 	if p.repo, err = schema.Load(ctx, p.fsys); err != nil {
 		tb.Fatalf("generated fleet does not load: %v", err)
 	}
-	dir, scratch := tb.TempDir(), tb.TempDir()
 	if err := writeDisk(p.fsys, dir); err != nil {
 		tb.Fatal(err)
 	}
@@ -132,7 +135,7 @@ func (p *fleetPlan) renderRevision(ctx context.Context, limit int, fsys fstest.M
 }
 
 // runBinaries runs every reference command, limit at a time, and returns the outputs by run.
-func (p *fleetPlan) runBinaries(ctx context.Context, tl *tools, c *children, limit int) ([][]byte, error) {
+func (p *fleetPlan) runBinaries(ctx context.Context, tl *tools, c *peakmem.Children, limit int) ([][]byte, error) {
 	outs := make([][]byte, len(p.runs))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
@@ -174,8 +177,8 @@ func BenchmarkRender(b *testing.B) {
 		b.ReportAllocs()
 		runtime.GC()
 		debug.FreeOSMemory()
-		rssReset := resetPeakRSS()
-		heap := startSampler(10*time.Millisecond, heapObjects)
+		rssReset := peakmem.ResetPeakRSS()
+		heap := peakmem.Start(10*time.Millisecond, peakmem.HeapObjects)
 		var objects, renders int64
 		for b.Loop() {
 			var err error
@@ -184,7 +187,7 @@ func BenchmarkRender(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(heap.Stop())/mb, "peak-heap-MB")
-		if hwm, ok := procStatus("self", "VmHWM"); ok && rssReset {
+		if hwm, ok := peakmem.PeakRSS(); ok && rssReset {
 			b.ReportMetric(float64(hwm)/mb, "peak-rss-MB")
 		}
 		if objects != int64(p.objects) {
@@ -225,8 +228,8 @@ func BenchmarkRender(b *testing.B) {
 	})
 
 	b.Run("baseline-kustomize-and-helm-binaries", func(b *testing.B) {
-		var c children
-		together := startSampler(10*time.Millisecond, c.sample)
+		var c peakmem.Children
+		together := peakmem.Start(10*time.Millisecond, c.Sample)
 		var outs [][]byte
 		for b.Loop() {
 			var err error
@@ -234,7 +237,7 @@ func BenchmarkRender(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		sum, peak := together.Stop(), c.peak.Load()
+		sum, peak := together.Stop(), c.Peak()
 		// The binaries must have delivered what gitfleet did, or the comparison is void.
 		for i, run := range p.runs {
 			objs, err := parseStream(outs[i])
@@ -271,7 +274,7 @@ func TestGeneratedFleetMatchesReference(t *testing.T) {
 	for _, c := range p.repo.Clusters {
 		results[c.Metadata.Name] = r.Cluster(t.Context(), c).Apps
 	}
-	var c children
+	var c peakmem.Children
 	outs, err := p.runBinaries(t.Context(), tl, &c, runtime.GOMAXPROCS(0))
 	if err != nil {
 		t.Fatal(err)
