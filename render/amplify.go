@@ -32,13 +32,7 @@ func refuseAmplification(fsys filesys.FileSystem, dir string, limit int) error {
 		if depth > 1000 {
 			return 0, nil
 		}
-		file := ""
-		for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-			if fsys.Exists(path.Join(dir, name)) {
-				file = path.Join(dir, name)
-				break
-			}
-		}
+		file := kustomizationFile(fsys, dir)
 		if file == "" {
 			return 0, nil
 		}

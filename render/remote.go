@@ -17,6 +17,17 @@ type kustomizationRefs struct {
 	Components []string `json:"components"`
 }
 
+// kustomizationFile is the kustomization kustomize reads in dir, by its names in its
+// order, or "" when dir has none.
+func kustomizationFile(fsys filesys.FileSystem, dir string) string {
+	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		if fsys.Exists(path.Join(dir, name)) {
+			return path.Join(dir, name)
+		}
+	}
+	return ""
+}
+
 // refuseRemote walks the kustomizations a build would read, starting at dir, and refuses
 // any remote base or resource (a git repository or URL): gitfleet renders without network
 // access, so that what is applied is what is in the repository at the commit. The error
@@ -29,13 +40,7 @@ func refuseRemote(fsys filesys.FileSystem, dir string) error {
 			return nil
 		}
 		seen[dir] = true
-		file := ""
-		for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-			if fsys.Exists(path.Join(dir, name)) {
-				file = path.Join(dir, name)
-				break
-			}
-		}
+		file := kustomizationFile(fsys, dir)
 		if file == "" {
 			return nil // kustomize itself reports a directory without a kustomization.
 		}
