@@ -116,6 +116,9 @@ type Loop struct {
 	// renders keeps builds from one revision to the next: a commit renders only the apps
 	// whose inputs it changed.
 	renders *render.Cache
+	// background counts the work the loop started and does not wait for (machine check
+	// passes, drift notifications), so that Start returns only once all of it ended.
+	background sync.WaitGroup
 }
 
 // NewLoop makes a loop; Start runs it.
@@ -148,15 +151,20 @@ func (l *Loop) Trigger() {
 func (l *Loop) NeedLeaderElection() bool { return true }
 
 // Start runs the loop until ctx ends. An apply in progress when ctx ends is cancelled
-// between requests; what it did is not recorded, and the next leader applies again.
+// between requests; what it did is not recorded, and the next leader applies again. A
+// status commit being pushed when ctx ends is finished first (see gitsource's push):
+// Start returns once nothing of the loop writes any more.
 func (l *Loop) Start(ctx context.Context) error {
 	log := l.opts.Apply.Log
 	l.mu.Lock()
 	l.ctx = ctx
 	l.mu.Unlock()
 	if l.status != nil {
-		go l.status.run(ctx)
+		writing := make(chan struct{})
+		go func() { defer close(writing); l.status.run(ctx) }()
+		defer func() { <-writing }()
 	}
+	defer l.background.Wait()
 	why := TriggerStart
 	for {
 		outcome, err := l.reconcile(ctx, why)
@@ -271,7 +279,9 @@ func (l *Loop) notifyDrift(repo *schema.Repo, revision string, changes []driftCh
 		l.opts.Metrics.drift(c.Cluster, c.App, c.Action, c.Resolved)
 		l.opts.Metrics.openDrift(c.Cluster, []string{c.App}, open[c.Cluster])
 		if l.opts.Notify != nil {
-			go l.opts.Notify(ctx, repo, DriftReport{Cluster: c.Cluster, Revision: revision, Drift: c.Drift, At: now, Resolved: c.Resolved, Since: c.Since})
+			l.background.Go(func() {
+				l.opts.Notify(ctx, repo, DriftReport{Cluster: c.Cluster, Revision: revision, Drift: c.Drift, At: now, Resolved: c.Resolved, Since: c.Since})
+			})
 		}
 	}
 }

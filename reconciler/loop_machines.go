@@ -67,7 +67,7 @@ func (l *Loop) checkMachines(ctx context.Context, repo *schema.Repo) {
 		pass()
 		return
 	}
-	go func() {
+	l.background.Go(func() {
 		if !pass() {
 			return
 		}
@@ -87,5 +87,5 @@ func (l *Loop) checkMachines(ctx context.Context, repo *schema.Repo) {
 			// found the pass running.
 			l.checkMachines(ctx, latest)
 		}
-	}()
+	})
 }
