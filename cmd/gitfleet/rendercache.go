@@ -31,7 +31,7 @@ func (r *renderCacheFlags) add(f *pflag.FlagSet) {
 	if base, err := os.UserCacheDir(); err == nil {
 		dir = filepath.Join(base, "gitfleet", "render")
 	}
-	f.StringVar(&r.dir, "render-cache-dir", dir, "directory that keeps rendered Apps between runs, keyed by the content of everything each render read, the App and gitfleet's version; an App is rendered again only when one of its inputs changed. Made with mode 0700; Apps that render a Secret are never written to it. Empty disables the cache (each run renders everything)")
+	f.StringVar(&r.dir, "render-cache-dir", dir, "directory that keeps rendered Apps between runs, keyed by the content of everything each render read, the App and gitfleet's version; an App is rendered again only when one of its inputs changed. Made with mode 0700; Apps that render a Secret or read a sops-encrypted file are never written to it. Empty disables the cache (each run renders everything)")
 	f.StringVar(&r.size, "render-cache-size", "256Mi", "most disk space --render-cache-dir may use (a Kubernetes quantity such as 256Mi or 1Gi; MiB and GiB also accepted); the least recently used renders are removed past it")
 }
 
