@@ -40,14 +40,16 @@ vet:
 	@out=$$(gofmt -l cmd reconciler render schema test nodeplugins); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## test: every test, unit and end-to-end against real API servers, plus short fuzz runs
+## (the App-path fuzzers run a number of inputs, not a time: a render can be slow, and a
+## worker inside one when a -fuzztime duration ends fails the run with "context deadline exceeded")
 test: tools sysdeps vet
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 15s ./schema/
 	$(GO) test -run '^$$' -fuzz FuzzParseDocument -fuzztime 10s ./render/
 	$(GO) test -run '^$$' -fuzz FuzzSplitManifests -fuzztime 10s ./render/
-	$(GO) test -run '^$$' -fuzz FuzzRenderApp -fuzztime 10s ./render/
-	$(GO) test -run '^$$' -fuzz FuzzRenderKustomize -fuzztime 10s ./render/
-	$(GO) test -run '^$$' -fuzz FuzzRenderHelmValues -fuzztime 10s ./render/
+	$(GO) test -run '^$$' -fuzz FuzzRenderApp -fuzztime 5000x ./render/
+	$(GO) test -run '^$$' -fuzz FuzzRenderKustomize -fuzztime 5000x ./render/
+	$(GO) test -run '^$$' -fuzz FuzzRenderHelmValues -fuzztime 5000x ./render/
 
 ## demo: four local member clusters, a local fleet repo from fleet-example/, apply, a status
 ## commit and a plan; it builds only what it runs: the gitfleet CLI (not the node plugins)
