@@ -124,13 +124,7 @@ func checkPlaintext(fsys filesys.FileSystem, files []string, sf *sopsFiles, spec
 	return errs
 }
 
-func isKustomizationFile(p string) bool {
-	switch path.Base(p) {
-	case "kustomization.yaml", "kustomization.yml", "Kustomization":
-		return true
-	}
-	return false
-}
+func isKustomizationFile(p string) bool { return slices.Contains(kustomizationNames, path.Base(p)) }
 
 func checkSecretDoc(file string, root *yaml.Node) schema.ErrorList {
 	var errs schema.ErrorList

@@ -17,10 +17,12 @@ type kustomizationRefs struct {
 	Components []string `json:"components"`
 }
 
-// kustomizationFile is the kustomization kustomize reads in dir, by its names in its
-// order, or "" when dir has none.
+// kustomizationNames are the names kustomize reads a kustomization under, in its order.
+var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+// kustomizationFile is the kustomization kustomize reads in dir, or "" when dir has none.
 func kustomizationFile(fsys filesys.FileSystem, dir string) string {
-	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+	for _, name := range kustomizationNames {
 		if fsys.Exists(path.Join(dir, name)) {
 			return path.Join(dir, name)
 		}

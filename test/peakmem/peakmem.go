@@ -33,9 +33,6 @@ func PeakRSS() (int64, bool) {
 	return v, ok
 }
 
-// RSS is this process's RSS now, in bytes; zero where /proc is missing.
-func RSS() int64 { return procMemory("self")["VmRSS"] }
-
 // HeapObjects is the Go heap in use by objects (live and not yet swept), in bytes.
 func HeapObjects() int64 {
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
