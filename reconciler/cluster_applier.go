@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -174,7 +176,7 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 	// engine change them, so this cluster works on its own copies.
 	objs := make([]*unstructured.Unstructured, len(app.Objects))
 	for i, o := range app.Objects {
-		objs[i] = o.DeepCopy()
+		objs[i] = clusterCopy(o)
 	}
 	a.defaultNamespaces(objs, app.App.Spec.Namespace)
 	stampHashes(objs)
@@ -234,6 +236,22 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 	return p
 }
 
+// clusterCopy is a rendered object for one cluster to change: a top level and metadata of
+// its own (namespace defaulting and the applied-hash annotation change only those), the
+// rest shared with the renderer's object, which nothing in this package changes below the
+// metadata. A whole copy per cluster would double a fleet's memory. A CRD is copied whole:
+// the apply engine clears its conversion webhook's caBundle.
+func clusterCopy(o *unstructured.Unstructured) *unstructured.Unstructured {
+	if o.GetKind() == "CustomResourceDefinition" {
+		return o.DeepCopy()
+	}
+	top := maps.Clone(o.Object)
+	if meta, ok := top["metadata"].(map[string]any); ok {
+		top["metadata"] = maps.Clone(meta)
+	}
+	return &unstructured.Unstructured{Object: top}
+}
+
 // defaultNamespaces puts namespaced objects that name no namespace into the App's
 // namespace, or "default", as helm install and kubectl do; the apply would otherwise
 // address them as cluster-scoped.
@@ -241,13 +259,23 @@ func (a *clusterApplier) defaultNamespaces(objs []*unstructured.Unstructured, na
 	if namespace == "" {
 		namespace = "default"
 	}
+	// Asked once per kind: the REST mapper's answer costs more than the object's copy.
+	namespacedKind := map[k8sschema.GroupVersionKind]bool{}
 	for _, o := range objs {
 		if o.GetNamespace() != "" {
 			continue
 		}
-		// A kind the cluster does not know yet (a custom resource whose CRD is applied in
-		// the same App) is left alone; the apply reports it if it is wrong.
-		if namespaced, err := a.client.IsObjectNamespaced(o); err == nil && namespaced {
+		gvk := o.GroupVersionKind()
+		namespaced, asked := namespacedKind[gvk]
+		if !asked {
+			// A kind the cluster does not know yet (a custom resource whose CRD is applied
+			// in the same App) is left alone; the apply reports it if it is wrong.
+			var err error
+			namespaced, err = a.client.IsObjectNamespaced(o)
+			namespaced = err == nil && namespaced
+			namespacedKind[gvk] = namespaced
+		}
+		if namespaced {
 			o.SetNamespace(namespace)
 		}
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 
 	"gitfleet.dev/gitfleet/reconciler/driftwatch"
 	"gitfleet.dev/gitfleet/render"
@@ -101,12 +101,12 @@ func (d *driftWatchers) watcher(ctx context.Context, repo *schema.Repo, cluster 
 	if err != nil {
 		return nil, err
 	}
-	dyn, err := dynamic.NewForConfigAndClient(a.restConfig, a.httpClient)
+	meta, err := metadata.NewForConfigAndClient(a.restConfig, a.httpClient)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %q: %w", cluster, err)
 	}
 	manager := ssa.NewResourceManager(a.client, nil, ssa.Owner{Field: FieldManager, Group: "gitfleet.dev"})
-	w = driftwatch.New(dyn, a.client.RESTMapper(), manager, driftwatch.Options{
+	w = driftwatch.New(meta, a.client.RESTMapper(), manager, driftwatch.Options{
 		Cluster: cluster, Fleet: repo.Fleet.Metadata.Name, FieldManager: FieldManager, LabelFleet: render.LabelFleet,
 		Correct: d.correct, OnDrift: d.onDrift, Log: d.opts.Log,
 	})

@@ -3,7 +3,9 @@
 // (drift: alert).
 //
 // It watches (informers, not polling) only the kinds gitfleet applied to the cluster and
-// only objects labelled with the fleet's name. An update made by gitfleet's own field
+// only objects labelled with the fleet's name, and only their metadata: who wrote an
+// object last is in its managedFields, so the informers keep names and managedFields
+// entries without their field sets, not copies of every object. An update made by gitfleet's own field
 // manager is never drift. For any other update or a deletion, the desired object is
 // compared with the cluster through the apply engine (a server-side dry run): only a
 // difference in what gitfleet manages is drift, so a controller writing status or someone
@@ -23,8 +25,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -78,7 +80,7 @@ type Options struct {
 // Watcher watches one member cluster.
 type Watcher struct {
 	opts    Options
-	dyn     dynamic.Interface
+	meta    metadata.Interface
 	mapper  meta.RESTMapper
 	manager *ssa.ResourceManager
 
@@ -113,11 +115,11 @@ type desired struct {
 
 // New makes a watcher; the apply engine and REST mapper are the ones the cluster's
 // applies use, so corrections are exactly what an apply would do.
-func New(dyn dynamic.Interface, mapper meta.RESTMapper, manager *ssa.ResourceManager, opts Options) *Watcher {
+func New(client metadata.Interface, mapper meta.RESTMapper, manager *ssa.ResourceManager, opts Options) *Watcher {
 	if opts.Debounce == 0 {
 		opts.Debounce = 100 * time.Millisecond
 	}
-	return &Watcher{opts: opts, dyn: dyn, mapper: mapper, manager: manager,
+	return &Watcher{opts: opts, meta: client, mapper: mapper, manager: manager,
 		desired: map[string]desired{}, watching: map[schema.GroupVersionResource]context.CancelFunc{}, pending: map[string]*time.Timer{}, checked: map[string]time.Time{}}
 }
 
@@ -130,14 +132,16 @@ func (w *Watcher) Start(ctx context.Context) {
 	<-ctx.Done()
 }
 
-// SetDesired replaces what the cluster must hold: per App, the objects as applied.
+// SetDesired replaces what the cluster must hold: per App, the objects as applied. The
+// watcher keeps the objects themselves (a fleet's worth of copies would double what a
+// replica holds): the caller must not change them afterwards.
 func (w *Watcher) SetDesired(apps map[string][]*unstructured.Unstructured) {
 	w.mu.Lock()
 	w.paused = false
 	w.desired = map[string]desired{}
 	for app, objs := range apps {
 		for _, o := range objs {
-			w.desired[ID(o)] = desired{app: app, obj: o.DeepCopy()}
+			w.desired[ID(o)] = desired{app: app, obj: o}
 		}
 	}
 	w.mu.Unlock()
@@ -151,60 +155,84 @@ func (w *Watcher) sync() {
 	if w.ctx == nil {
 		return
 	}
-	want := map[schema.GroupVersionResource]bool{}
+	want := map[schema.GroupVersionResource]string{} // resource -> kind
+	mapped := map[schema.GroupVersionKind]bool{}
 	for _, d := range w.desired {
 		gvk := d.obj.GroupVersionKind()
+		if mapped[gvk] {
+			continue
+		}
+		mapped[gvk] = true
 		m, err := w.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
 			continue // a kind the cluster does not serve (yet): the apply reports it.
 		}
-		want[m.Resource] = true
+		want[m.Resource] = gvk.Kind
 	}
 	for gvr, stop := range w.watching {
-		if !want[gvr] {
+		if _, ok := want[gvr]; !ok {
 			stop()
 			delete(w.watching, gvr)
 		}
 	}
-	for gvr := range want {
+	for gvr, kind := range want {
 		if _, ok := w.watching[gvr]; ok {
 			continue
 		}
 		ctx, cancel := context.WithCancel(w.ctx)
 		w.watching[gvr] = cancel
-		factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(w.dyn, 0, metav1.NamespaceAll, func(o *metav1.ListOptions) {
+		factory := metadatainformer.NewFilteredSharedInformerFactory(w.meta, 0, metav1.NamespaceAll, func(o *metav1.ListOptions) {
 			o.LabelSelector = w.opts.LabelFleet + "=" + w.opts.Fleet
 		})
 		inf := factory.ForResource(gvr).Informer()
+		_ = inf.SetTransform(slim) // fails only once the informer runs.
 		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
 			// An object created after the informer started is one someone put back
 			// (gitfleet's own creates come during an apply, while paused): it may match
 			// again, or differ.
 			AddFunc: func(obj any, initial bool) {
 				if !initial {
-					w.observe(obj, Modified)
+					w.observe(kind, obj, Modified)
 				}
 			},
-			UpdateFunc: func(_, obj any) { w.observe(obj, Modified) },
+			UpdateFunc: func(_, obj any) { w.observe(kind, obj, Modified) },
 			DeleteFunc: func(obj any) {
 				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 					obj = t.Obj
 				}
-				w.observe(obj, Deleted)
+				w.observe(kind, obj, Deleted)
 			},
 		})
 		go inf.Run(ctx.Done())
 	}
 }
 
+// slim keeps of an object's metadata what observe reads: its name and who wrote it when
+// (managedFields entries without their field sets, which are most of the metadata).
+func slim(obj any) (any, error) {
+	m, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil
+	}
+	out := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
+		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+	}}
+	for _, e := range m.ManagedFields {
+		out.ManagedFields = append(out.ManagedFields, metav1.ManagedFieldsEntry{
+			Manager: e.Manager, Operation: e.Operation, Time: e.Time, Subresource: e.Subresource,
+		})
+	}
+	return out, nil
+}
+
 // observe debounces an event and checks the object: the first event of an object at once,
 // the ones that follow close behind it once they settle.
-func (w *Watcher) observe(obj any, change Change) {
-	u, ok := obj.(*unstructured.Unstructured)
+func (w *Watcher) observe(kind string, obj any, change Change) {
+	u, ok := obj.(metav1.Object)
 	if !ok {
 		return
 	}
-	key := ID(u)
+	key := objectID(kind, u.GetNamespace(), u.GetName())
 	by := Unknown
 	if change == Modified {
 		var ours bool
@@ -277,7 +305,7 @@ func (w *Watcher) check(key string, change Change, by string) {
 // managedFields entry other than gitfleet's, among those at least as new as gitfleet's
 // own apply (timestamps are whole seconds, so a tie goes to the other manager). ours is
 // true when gitfleet's apply is the newest change; by is Unknown when nothing says.
-func ModifiedBy(u *unstructured.Unstructured, fieldManager string) (by string, ours bool) {
+func ModifiedBy(u metav1.Object, fieldManager string) (by string, ours bool) {
 	var own, newest *metav1.ManagedFieldsEntry
 	entries := u.GetManagedFields()
 	for i := range entries {
@@ -308,10 +336,14 @@ func ModifiedBy(u *unstructured.Unstructured, fieldManager string) (by string, o
 
 // ID names an object as drift reports do: Kind/namespace/name, or Kind/name.
 func ID(o *unstructured.Unstructured) string {
-	if ns := o.GetNamespace(); ns != "" {
-		return fmt.Sprintf("%s/%s/%s", o.GetKind(), ns, o.GetName())
+	return objectID(o.GetKind(), o.GetNamespace(), o.GetName())
+}
+
+func objectID(kind, namespace, name string) string {
+	if namespace != "" {
+		return kind + "/" + namespace + "/" + name
 	}
-	return fmt.Sprintf("%s/%s", o.GetKind(), o.GetName())
+	return kind + "/" + name
 }
 
 // recordEvent records the drift as a Kubernetes Event on the object, where `kubectl

@@ -13,7 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -98,13 +98,13 @@ func setup(t *testing.T, cfg *rest.Config, correct bool) (client.Client, *record
 	if err != nil {
 		t.Fatal(err)
 	}
-	dyn, err := dynamic.NewForConfigAndClient(cfg, httpClient)
+	meta, err := metadata.NewForConfigAndClient(cfg, httpClient)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mgr := ssa.NewResourceManager(c, polling.NewStatusPoller(c, mapper, polling.Options{}), ssa.Owner{Field: "gitfleet", Group: "gitfleet.dev"})
 	rec := &recorder{}
-	w := New(dyn, mapper, mgr, Options{Cluster: "a", Fleet: "drift", FieldManager: "gitfleet", LabelFleet: "gitfleet.dev/fleet",
+	w := New(meta, mapper, mgr, Options{Cluster: "a", Fleet: "drift", FieldManager: "gitfleet", LabelFleet: "gitfleet.dev/fleet",
 		Correct: func(string) bool { return correct }, OnDrift: rec.add})
 	return c, rec, w
 }

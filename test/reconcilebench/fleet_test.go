@@ -189,7 +189,9 @@ func (s *sharedServers) RESTConfig(c *schema.Cluster) (*rest.Config, error) {
 	}
 	cfg := s.servers[n%len(s.servers)].RESTConfig()
 	cfg.Timeout = 30 * time.Second // as reconciler.KubeconfigConnector
-	// The rewriting reads JSON; gitfleet's clients ask for JSON anyway, this makes sure.
+	// The rewriting reads JSON. gitfleet's clients ask for JSON, except the drift watch's
+	// metadata client, which prefers protobuf and also accepts JSON: rewriteRequest leaves
+	// it the JSON choices.
 	cfg.ContentType, cfg.AcceptContentTypes = "application/json", "application/json"
 	from, to := s.fleet, s.fleet+"."+c.Metadata.Name
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
@@ -219,6 +221,15 @@ func (s *sharedServers) RESTConfig(c *schema.Cluster) (*rest.Config, error) {
 // body.
 func rewriteRequest(r *http.Request, from, to string) (*http.Request, error) {
 	r = r.Clone(r.Context())
+	if accept := r.Header.Get("Accept"); strings.Contains(accept, "protobuf") {
+		var json []string
+		for _, choice := range strings.Split(accept, ",") {
+			if !strings.Contains(choice, "protobuf") {
+				json = append(json, choice)
+			}
+		}
+		r.Header.Set("Accept", strings.Join(json, ","))
+	}
 	q := r.URL.Query()
 	if sel := q.Get("labelSelector"); sel != "" {
 		parts := strings.Split(sel, ",")
