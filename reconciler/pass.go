@@ -146,7 +146,7 @@ func (l *Loop) decide(src sourceState, why TriggerKind, now time.Time) (passWork
 
 // load reads and checks the revision against the last one applied.
 func (l *Loop) load(ctx context.Context, src sourceState) (*schema.Repo, *render.Renderer, error) {
-	repo, err := schema.LoadWithOptions(ctx, src.files, schema.LoadOptions{Secrets: l.opts.Apply.SecretPolicy, YAML: l.opts.Render.Limits.YAML})
+	repo, err := schema.LoadWithOptions(ctx, src.files, schema.LoadOptions{Secrets: l.opts.Apply.SecretPolicy, YAML: l.opts.Render.Limits.YAML, Passed: l.renders.Passed()})
 	if err == nil {
 		// The machines' recorded capacity bounds the quotas.
 		err = machines.CheckMeasuredCapacity(repo, l.machineFacts(repo, machines.FactsFromStatus(src.files)))

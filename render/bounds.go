@@ -93,8 +93,13 @@ type refusedFiles map[string]error
 // check notes a repository file that is over a bound. Every file is held to the size
 // limit (kustomize generators read any file); the YAML and JSON ones, which a parser will
 // read, to all of them.
-func (r refusedFiles) check(p string, data []byte, l yamlbound.Limits) {
-	if err := checkFile(p, data, l); err != nil {
+// passed answers for a YAML file whose content passed before (nil: none did).
+func (r refusedFiles) check(p string, data []byte, l yamlbound.Limits, passed *yamlbound.Passed) {
+	check := checkFile
+	if readsAsYAML(p) {
+		check = passed.Check // checkFile's own check of a YAML file
+	}
+	if err := check(p, data, l); err != nil {
 		r["/"+p] = err
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"gitfleet.dev/gitfleet/render/yamlbound"
 )
 
 // Cache keeps builds from one Renderer to the next, so that a new revision of the fleet
@@ -34,7 +36,23 @@ type Cache struct {
 	// disk, when set, is asked after memory and given every build.
 	disk  *diskCache
 	stats cacheCounters
+	// passed are the files that passed the YAML bounds, by content: the files of the
+	// next revision that did not change are not parsed again to be checked.
+	passed *yamlbound.Passed
 }
+
+// Passed remembers, for the repository's loads and renders, which file contents passed
+// the YAML checks (nil for a nil Cache).
+func (c *Cache) Passed() *yamlbound.Passed {
+	if c == nil {
+		return nil
+	}
+	return c.passed
+}
+
+// passedFiles is how many file contents a Cache remembers as checked: a few revisions of
+// a large repository.
+const passedFiles = 100_000
 
 // cacheCounters are CacheStats as they are counted.
 type cacheCounters struct {
@@ -67,7 +85,7 @@ type cacheEntry struct {
 
 // NewCache returns an empty cache for Options.Cache.
 func NewCache() *Cache {
-	return &Cache{generations: []map[string][]*cacheEntry{{}}}
+	return &Cache{generations: []map[string][]*cacheEntry{{}}, passed: yamlbound.NewPassed(passedFiles)}
 }
 
 // newGeneration starts a Renderer's use of the cache, dropping the builds that none of

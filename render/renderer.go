@@ -140,7 +140,7 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
 		// Bounded before anything parses it, the sops check included.
-		refused.check(p, data, opts.Limits.YAML)
+		refused.check(p, data, opts.Limits.YAML, opts.Cache.Passed())
 		if refused["/"+p] == nil {
 			if data, err = sopsFiles.prepare(p, data, opts.Decrypt); err != nil {
 				return err

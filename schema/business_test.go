@@ -41,7 +41,7 @@ func areaErrors(t *testing.T, files map[string]string) (*Repo, []string) {
 	r := &Repo{}
 	var errs ErrorList
 	for _, name := range sortedKeys(files) {
-		errs = append(errs, r.loadFile(name, []byte(files[name]))...)
+		errs = append(errs, r.loadFile(name, []byte(files[name]), nil)...)
 	}
 	r.sortAll()
 	r.Fleet = &Fleet{Object: Object{TypeMeta: TypeMeta{APIVersion: APIVersion, Kind: KindFleet}, Metadata: ObjectMeta{Name: "fleet"}}}

@@ -35,6 +35,10 @@ type LoadOptions struct {
 	// same check and the same flags as the files Apps render from: the YAML library
 	// refuses an alias bomb itself, but not a file of millions of nodes or a huge one.
 	YAML yamlbound.Limits
+	// Passed, when set, remembers the files that passed the YAML checks, so that a
+	// revision's unchanged files are not parsed again only to pass again (serve keeps one
+	// for its life). Nil checks every file.
+	Passed *yamlbound.Passed
 }
 
 // DefaultLoadOptions allow the repository only what an operator who said nothing would
@@ -81,7 +85,7 @@ func LoadWithOptions(ctx context.Context, fsys fs.FS, opts LoadOptions) (*Repo, 
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
-		if err := yamlbound.Check(p, data, limits); err != nil {
+		if err := opts.Passed.Check(p, data, limits); err != nil {
 			// A fleet file over a bound is a problem of the revision; any other file is
 			// left unparsed here, and refused by the render of each App that reads it, so
 			// that it fails those Apps and not the whole revision.
@@ -90,7 +94,7 @@ func LoadWithOptions(ctx context.Context, fsys fs.FS, opts LoadOptions) (*Repo, 
 			}
 			return nil
 		}
-		errs = append(errs, repo.loadFile(p, data)...)
+		errs = append(errs, repo.loadFile(p, data, opts.Passed)...)
 		return nil
 	})
 	if err != nil {
@@ -108,12 +112,18 @@ func LoadWithOptions(ctx context.Context, fsys fs.FS, opts LoadOptions) (*Repo, 
 // loadFile decodes every fleet document of one file. Every YAML file in the tree is
 // parsed, fleet file or not: a file that is not YAML at all (binary, or garbage) is an
 // error naming it, never silently skipped; other Kubernetes manifests are the renderer's.
-func (r *Repo) loadFile(file string, data []byte) ErrorList {
+// passed remembers the files whose syntax was found fine before.
+func (r *Repo) loadFile(file string, data []byte, passed *yamlbound.Passed) ErrorList {
 	if fe := notText(file, data); fe != nil {
 		return ErrorList{fe}
 	}
 	if !bytes.Contains(bytes.ToLower(data), fleetMarker) {
-		return ErrorList(nil).addSyntax(file, data)
+		var errs ErrorList
+		_ = passed.Do("syntax", data, yamlbound.Limits{}, func() error {
+			errs = errs.addSyntax(file, data)
+			return errs.errOrNil()
+		})
+		return errs
 	}
 	var errs ErrorList
 	err := Documents(data, func(doc *yaml.Node) bool {

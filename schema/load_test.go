@@ -264,6 +264,7 @@ func TestDriftNotifyReferences(t *testing.T) {
 // repository's .gitfleetignore lists it; a fleet object with the wrong apiVersion is one
 // error at the cause, not also a missing object everywhere it is referred to.
 func TestLoadReportsGarbageAndMisversionedFiles(t *testing.T) {
+	passed := yamlbound.NewPassed(100)
 	for _, tc := range []struct {
 		name  string
 		files map[string]string
@@ -286,19 +287,29 @@ func TestLoadReportsGarbageAndMisversionedFiles(t *testing.T) {
 		}, []string{`clusters/dev.yaml:1:1: apiVersion: unsupported apiVersion "gitfleet/v1alpha1"; this gitfleet reads gitfleet.dev/v1alpha1`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(t.Context(), repoFS(tc.files))
-			var got []string
-			for _, e := range AsErrorList(err) {
-				got = append(got, e.Error())
-			}
-			if err != nil && got == nil {
-				t.Fatalf("Load: %v", err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("problems (-want +got):\n%s", diff)
+			// Without a memory of checked files, and twice with one shared by every case
+			// (as serve loads revision after revision): the same problems each time.
+			for _, opts := range []LoadOptions{DefaultLoadOptions(), withPassed(passed), withPassed(passed)} {
+				_, err := LoadWithOptions(t.Context(), repoFS(tc.files), opts)
+				var got []string
+				for _, e := range AsErrorList(err) {
+					got = append(got, e.Error())
+				}
+				if err != nil && got == nil {
+					t.Fatalf("Load: %v", err)
+				}
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("problems (-want +got):\n%s", diff)
+				}
 			}
 		})
 	}
+}
+
+func withPassed(p *yamlbound.Passed) LoadOptions {
+	o := DefaultLoadOptions()
+	o.Passed = p
+	return o
 }
 
 // TestLoadBoundsFleetFiles: a fleet file over a YAML bound is one positioned problem,

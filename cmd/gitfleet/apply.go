@@ -89,7 +89,14 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	if err != nil {
 		return err
 	}
-	snap, repo, err := loadRepo(ctx, o.repo, o.revision, o.limits.load(policy), stderr)
+	// Opened first: the load and the render share what it remembers of checked files.
+	cache, err := o.renderCache.open(stderr)
+	if err != nil {
+		return err
+	}
+	lo := o.limits.load(policy)
+	lo.Passed = cache.Passed()
+	snap, repo, err := loadRepo(ctx, o.repo, o.revision, lo, stderr)
 	if err != nil {
 		return err
 	}
@@ -104,9 +111,7 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 		return err
 	}
 	ro := o.limits.render(dec)
-	if ro.Cache, err = o.renderCache.open(stderr); err != nil {
-		return err
-	}
+	ro.Cache = cache
 	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, ro)
 	if err != nil {
 		return err

@@ -63,7 +63,14 @@ func runRender(cmd *cobra.Command, dir string, o renderOptions) error {
 	if err != nil {
 		return err
 	}
-	snap, repo, err := loadRepo(ctx, dir, o.revision, o.limits.load(policy), cmd.ErrOrStderr())
+	// Opened first: the load and the render share what it remembers of checked files.
+	cache, err := o.cache.open(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	lo := o.limits.load(policy)
+	lo.Passed = cache.Passed()
+	snap, repo, err := loadRepo(ctx, dir, o.revision, lo, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
@@ -72,9 +79,7 @@ func runRender(cmd *cobra.Command, dir string, o renderOptions) error {
 		return err
 	}
 	ro := o.limits.render(dec)
-	if ro.Cache, err = o.cache.open(cmd.ErrOrStderr()); err != nil {
-		return err
-	}
+	ro.Cache = cache
 	r, err := render.NewWithOptions(ctx, snap.FS, repo, ro)
 	if err != nil {
 		return err

@@ -140,6 +140,9 @@ func Plan(ctx context.Context, base, head Side, opts Options) (*Report, error) {
 // load reads and prepares one side. Validation problems are kept, not returned: the
 // repository is still rendered.
 func load(ctx context.Context, s Side, ro render.Options, lo schema.LoadOptions) (*revision, error) {
+	if lo.Passed == nil {
+		lo.Passed = ro.Cache.Passed() // both sides share most of their files
+	}
 	repo, err := schema.LoadWithOptions(ctx, s.FS, lo)
 	if err == nil {
 		err = machines.CheckMeasuredCapacity(repo, machines.FactsFromStatus(s.FS))

@@ -227,13 +227,16 @@ func changeOne(b *testing.B, files fstest.MapFS, n int) {
 }
 
 // gitfleet loads, renders and applies the revision as `gitfleet apply` does, keeping its
-// render cache from one op to the next as `gitfleet serve` does.
+// render cache (and with it what it knows of the files that passed the YAML checks) from
+// one op to the next as `gitfleet serve` does.
 func (f *fixture) gitfleet() *contender {
 	counts := &counter{inner: f.conn}
 	cache := render.NewCache()
 	return &contender{name: "gitfleet", counts: counts, prepare: func(b *testing.B, files fstest.MapFS) func() {
 		return func() {
-			repo, err := schema.Load(b.Context(), files)
+			lo := schema.DefaultLoadOptions()
+			lo.Passed = cache.Passed() // as serve loads each revision
+			repo, err := schema.LoadWithOptions(b.Context(), files, lo)
 			if err != nil {
 				b.Fatal(err)
 			}
