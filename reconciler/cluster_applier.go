@@ -227,7 +227,11 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 
 	// Everything already healthy, as the objects just listed or just created say: polling
 	// them again would cost a request per object. Objects the engine applied are waited for.
-	if len(parts.apply) == 0 && liveHealth(append(parts.unchangedLive, createdLive...)) == Healthy {
+	live := parts.unchangedLive
+	for _, o := range createdLive {
+		live = append(live, o)
+	}
+	if len(parts.apply) == 0 && liveHealth(live) == Healthy {
 		p.result.Health = Healthy
 		return p
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/utils"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"gitfleet.dev/gitfleet/reconciler/driftwatch"
@@ -65,7 +66,7 @@ func (a *clusterApplier) holdDrift(ctx context.Context, app string, s *split, pr
 }
 
 // hashOf is the applied hash an object carries.
-func hashOf(o *unstructured.Unstructured) string { return o.GetAnnotations()[AnnotationAppliedHash] }
+func hashOf(o metav1.Object) string { return o.GetAnnotations()[AnnotationAppliedHash] }
 
 // unchangedEntry is the change set entry of an object that needs nothing.
 func unchangedEntry(o *unstructured.Unstructured) ssa.ChangeSetEntry {

@@ -55,7 +55,7 @@ func stampHashes(objs []*unstructured.Unstructured) {
 // Anything uncertain (a kind the cluster does not know yet, a failed list, a change by
 // another field manager) goes to the apply engine, which compares with a dry run.
 func (a *clusterApplier) splitUnchanged(ctx context.Context, app string, objs []*unstructured.Unstructured) split {
-	live := map[string]*unstructured.Unstructured{}
+	live := map[string]metav1.Object{}
 	listed := map[schema.GroupVersionKind]bool{}
 	for _, o := range objs {
 		gvk := o.GroupVersionKind()
@@ -63,15 +63,14 @@ func (a *clusterApplier) splitUnchanged(ctx context.Context, app string, objs []
 			continue
 		}
 		listed[gvk] = true
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := a.client.List(ctx, list, client.MatchingLabels{render.LabelApp: app, render.LabelFleet: a.fleet}); err != nil {
+		items, err := a.listLive(ctx, gvk, client.MatchingLabels{render.LabelApp: app, render.LabelFleet: a.fleet})
+		if err != nil {
 			listed[gvk] = false // unknown yet (a CRD in the same App): the engine decides.
 			continue
 		}
-		for i := range list.Items {
-			item := &list.Items[i]
-			live[object.UnstructuredToObjMetadata(item).String()] = item
+		for _, item := range items {
+			id := object.ObjMetadata{Namespace: item.GetNamespace(), Name: item.GetName(), GroupKind: gvk.GroupKind()}
+			live[id.String()] = item
 		}
 	}
 	s := split{live: live}
@@ -84,7 +83,7 @@ func (a *clusterApplier) splitUnchanged(ctx context.Context, app string, objs []
 			// one apply request, after the engine has applied the definitions.
 			s.create = append(s.create, o)
 			continue
-		case !ok || l.GetAnnotations()[AnnotationAppliedHash] != o.GetAnnotations()[AnnotationAppliedHash] || changedByOthers(l):
+		case !ok || hashOf(l) != hashOf(o) || changedByOthers(l):
 			s.apply = append(s.apply, o)
 			continue
 		}
@@ -98,15 +97,16 @@ func (a *clusterApplier) splitUnchanged(ctx context.Context, app string, objs []
 type split struct {
 	// unchanged need nothing; unchangedLive is their live state.
 	unchanged     []ssa.ChangeSetEntry
-	unchangedLive []*unstructured.Unstructured
+	unchangedLive []metav1.Object
 	// apply go through the apply engine (dry-run comparison, staging).
 	apply []*unstructured.Unstructured
 	// create are absent and are created with one server-side apply request each.
 	create []*unstructured.Unstructured
 	// held are drifted objects of an alert-only App, left as they are (holdDrift).
 	held []*unstructured.Unstructured
-	// live is what the lists found, by object id.
-	live map[string]*unstructured.Unstructured
+	// live is what the lists found, by object id: whole objects, or metadata for the
+	// kinds that have no status (listLive).
+	live map[string]metav1.Object
 }
 
 // createAll applies objects that are known to be absent, concurrently, one request each:
@@ -146,10 +146,55 @@ func (a *clusterApplier) createAll(ctx context.Context, objs []*unstructured.Uns
 	return done, doneLive, err
 }
 
-// liveHealth judges objects from their live state (kstatus), without requests.
-func liveHealth(objs []*unstructured.Unstructured) Health {
+// statusless are kinds without a status: kstatus finds them Current, or InProgress while
+// they are being deleted, from their metadata alone. Their live state is listed as
+// metadata (PartialObjectMetadata, which the API server sends as protobuf): a fraction of
+// the bytes and of the decoding of whole objects, and Secrets' data never read.
+var statusless = map[schema.GroupKind]bool{
+	{Kind: "ConfigMap"}: true, {Kind: "Secret"}: true, {Kind: "ServiceAccount"}: true, {Kind: "LimitRange"}: true,
+	{Group: "rbac.authorization.k8s.io", Kind: "Role"}: true, {Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}: true,
+	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}: true, {Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}: true,
+}
+
+// listLive lists the live objects of one kind: their metadata for a statusless kind, the
+// whole objects otherwise (their health is in their status).
+func (a *clusterApplier) listLive(ctx context.Context, gvk schema.GroupVersionKind, opts ...client.ListOption) ([]metav1.Object, error) {
+	listKind := gvk.GroupVersion().WithKind(gvk.Kind + "List")
+	var out []metav1.Object
+	if statusless[gvk.GroupKind()] {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(listKind)
+		if err := a.client.List(ctx, list, opts...); err != nil {
+			return nil, err
+		}
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+		return out, nil
+	}
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(listKind)
+	if err := a.client.List(ctx, list, opts...); err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		out = append(out, &list.Items[i])
+	}
+	return out, nil
+}
+
+// liveHealth judges objects from their live state (kstatus), without requests: whole
+// objects by their status, a statusless kind's metadata by whether it is being deleted.
+func liveHealth(objs []metav1.Object) Health {
 	worst := Healthy
-	for _, o := range objs {
+	for _, m := range objs {
+		o, whole := m.(*unstructured.Unstructured)
+		if !whole {
+			if m.GetDeletionTimestamp() != nil {
+				worst = Progressing
+			}
+			continue
+		}
 		res, err := status.Compute(o)
 		switch {
 		case err != nil:
@@ -166,7 +211,7 @@ func liveHealth(objs []*unstructured.Unstructured) Health {
 // changedByOthers reports whether another field manager wrote to the object since
 // gitfleet's last apply (or in the same second: timestamps are whole seconds, so a tie is
 // treated as a change).
-func changedByOthers(u *unstructured.Unstructured) bool {
+func changedByOthers(u metav1.Object) bool {
 	var ours *metav1.Time
 	for _, e := range u.GetManagedFields() {
 		if e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply {

@@ -32,7 +32,37 @@ func TestChangedByOthers(t *testing.T) {
 			if got := changedByOthers(u); got != tc.want {
 				t.Errorf("changedByOthers = %v, want %v", got, tc.want)
 			}
+			// The same from metadata alone, as statusless kinds are listed.
+			m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ManagedFields: tc.entries}}
+			if got := changedByOthers(m); got != tc.want {
+				t.Errorf("changedByOthers(metadata) = %v, want %v", got, tc.want)
+			}
 		})
+	}
+}
+
+// TestLiveHealthOfMetadata: a statusless object listed as metadata is healthy unless it is
+// being deleted, as kstatus judges the whole object; whole objects keep kstatus's verdict.
+func TestLiveHealthOfMetadata(t *testing.T) {
+	now := metav1.Now()
+	settled := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "a"}}
+	deleting := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "b", DeletionTimestamp: &now, Finalizers: []string{"x"}}}
+	rolling := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "d", "generation": int64(2)},
+		"status": map[string]any{"observedGeneration": int64(1)},
+	}}
+	for _, tc := range []struct {
+		name string
+		objs []metav1.Object
+		want Health
+	}{
+		{"settled metadata", []metav1.Object{settled}, Healthy},
+		{"metadata of an object being deleted", []metav1.Object{settled, deleting}, Progressing},
+		{"a whole object still rolling out", []metav1.Object{settled, rolling}, Progressing},
+	} {
+		if got := liveHealth(tc.objs); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
 	}
 }
 

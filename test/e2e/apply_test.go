@@ -62,6 +62,20 @@ func TestApplyUpdatePrune(t *testing.T) {
 		if w := f.conn.writeRequests(); len(w) != 0 {
 			t.Errorf("an apply of an unchanged revision sent %d write request(s):\n%s", len(w), strings.Join(w, "\n"))
 		}
+		// ConfigMaps have no status: their live state is read as metadata, not whole
+		// objects (the inventories' own list, in gitfleet-system, reads them whole).
+		var lists int
+		for _, l := range f.conn.configMapLists() {
+			if strings.Contains(l, " /api/v1/configmaps ") {
+				lists++
+				if !strings.Contains(l, "as=PartialObjectMetadataList") {
+					t.Errorf("the App's ConfigMaps were listed as whole objects: %s", l)
+				}
+			}
+		}
+		if lists != 2 {
+			t.Errorf("%d lists of the App's ConfigMaps, want one per cluster: %q", lists, f.conn.configMapLists())
+		}
 	})
 
 	t.Run("a changed object is the only one configured", func(t *testing.T) {

@@ -174,6 +174,8 @@ type countingConnector struct {
 	// writes lists "METHOD path" of POST, PUT, DELETE and non-dry-run PATCH requests.
 	writes  []string
 	dryRuns int
+	// lists is "cluster path Accept" of the requests that list ConfigMaps.
+	lists []string
 }
 
 func (c *countingConnector) RESTConfig(cl *schema.Cluster) (*rest.Config, error) {
@@ -194,6 +196,8 @@ func (c *countingConnector) record(cluster string, req *http.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
+	case req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/configmaps") && req.URL.Query().Get("watch") == "":
+		c.lists = append(c.lists, fmt.Sprintf("%s %s %s", cluster, req.URL.Path, req.Header.Get("Accept")))
 	case req.Method == http.MethodGet || req.Method == http.MethodHead:
 	case req.Method == http.MethodPatch && req.URL.Query().Get("dryRun") == "All":
 		c.dryRuns++
@@ -205,7 +209,14 @@ func (c *countingConnector) record(cluster string, req *http.Request) {
 func (c *countingConnector) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.writes, c.dryRuns = nil, 0
+	c.writes, c.dryRuns, c.lists = nil, 0, nil
+}
+
+// configMapLists lists "cluster path Accept" of the ConfigMap lists since the last reset.
+func (c *countingConnector) configMapLists() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.lists...)
 }
 
 func (c *countingConnector) writeRequests() []string {
