@@ -8,7 +8,10 @@ import (
 	"net/http"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
+	"github.com/fluxcd/pkg/ssa/utils"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
@@ -142,7 +145,7 @@ func (a *clusterApplier) apply(ctx context.Context, desired render.ClusterResult
 	// as a dry run.
 	if len(drop) > 0 || !sameInventories(old, keep) {
 		a.opts.Progress.Stage(a.cluster, "recording inventories")
-		if err := a.writeInventories(ctx, keep, drop); err != nil {
+		if err := a.writeInventories(ctx, old, keep, drop); err != nil {
 			res.Err = errors.Join(res.Err, err)
 		}
 	}
@@ -187,15 +190,24 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 	}
 	applyOpts := ssa.DefaultApplyOptions()
 	applyOpts.WaitTimeout = a.opts.HealthTimeout
-	cs, err := a.manager.ApplyAllStaged(ctx, parts.apply, applyOpts)
-	if cs == nil {
-		cs = ssa.NewChangeSet()
-	}
-	var createdLive []*unstructured.Unstructured
+	// Absent namespaces (and cluster roles) first, one request each: what the engine
+	// applies next may live in them, and they need no wait to be ready.
+	definitions, others := splitDefinitions(parts.create)
+	cs := ssa.NewChangeSet()
+	created, createdLive, err := a.createAll(ctx, definitions)
+	cs.Append(created)
 	if err == nil {
-		var created []ssa.ChangeSetEntry
-		created, createdLive, err = a.createAll(ctx, parts.create)
+		var engine *ssa.ChangeSet
+		engine, err = a.manager.ApplyAllStaged(ctx, parts.apply, applyOpts)
+		if engine != nil {
+			cs.Append(engine.Entries)
+		}
+	}
+	if err == nil {
+		var more []*unstructured.Unstructured
+		created, more, err = a.createAll(ctx, others)
 		cs.Append(created)
+		createdLive = append(createdLive, more...)
 	}
 	cs.Append(parts.unchanged)
 	applyOrder(cs.Entries, objs)
@@ -225,19 +237,55 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 		p.stale = stale
 	}
 
-	// Everything already healthy, as the objects just listed or just created say: polling
-	// them again would cost a request per object. Objects the engine applied are waited for.
-	live := parts.unchangedLive
-	for _, o := range createdLive {
-		live = append(live, o)
+	// Health from what is known without asking: the objects just listed or just created,
+	// the definitions the engine waited for, and kinds without a status. Only objects not
+	// known to be healthy, and the rest of what the engine applied, are polled.
+	var known []metav1.Object
+	var wait []*unstructured.Unstructured
+	judge := func(m metav1.Object) {
+		if u, whole := m.(*unstructured.Unstructured); whole && liveHealth([]metav1.Object{u}) != Healthy {
+			wait = append(wait, u) // still rolling out, or failed for now
+			return
+		}
+		known = append(known, m)
 	}
-	if len(parts.apply) == 0 && liveHealth(live) == Healthy {
-		p.result.Health = Healthy
-		return p
+	for _, m := range parts.unchangedLive {
+		judge(m)
 	}
-	a.opts.Progress.Stage(a.cluster, "waiting for "+name+" to become healthy")
-	p.result.Health = a.waitHealthy(ctx, cs)
+	for _, u := range createdLive {
+		judge(u)
+	}
+	for _, o := range parts.apply {
+		switch {
+		case utils.IsClusterDefinition(o) || utils.IsClassDefinition(o):
+			// The staged apply waited for them to be ready.
+		case statusless[o.GroupVersionKind().GroupKind()]:
+			if l := parts.live[object.UnstructuredToObjMetadata(o).String()]; l != nil {
+				known = append(known, l) // its deletion, if it is being deleted.
+			}
+		default:
+			wait = append(wait, o)
+		}
+	}
+	p.result.Health = liveHealth(known)
+	if len(wait) > 0 {
+		a.opts.Progress.Stage(a.cluster, "waiting for "+name+" to become healthy")
+		p.result.Health = worse(p.result.Health, a.waitHealthy(ctx, wait))
+	}
 	return p
+}
+
+// splitDefinitions takes from absent objects the namespaces and cluster roles, which the
+// rest may need and which are ready once created.
+func splitDefinitions(objs []*unstructured.Unstructured) (definitions, others []*unstructured.Unstructured) {
+	for _, o := range objs {
+		if utils.IsNamespace(o) || utils.IsClusterRole(o) {
+			definitions = append(definitions, o)
+		} else {
+			others = append(others, o)
+		}
+	}
+	return definitions, others
 }
 
 // clusterCopy is a rendered object for one cluster to change: a top level and metadata of

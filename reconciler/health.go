@@ -6,16 +6,16 @@ import (
 	"context"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
+	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// waitHealthy waits, up to the health timeout, for the applied objects to reach their
-// desired state, and classifies what it saw.
-func (a *clusterApplier) waitHealthy(ctx context.Context, cs *ssa.ChangeSet) Health {
-	set := cs.ToObjMetadataSet()
+// waitHealthy waits, up to the health timeout, for objs to reach their desired state, and
+// classifies what it saw.
+func (a *clusterApplier) waitHealthy(ctx context.Context, objs []*unstructured.Unstructured) Health {
+	set := object.UnstructuredSetToObjMetadataSet(objs)
 	err := a.manager.WaitForSetWithContext(ctx, set, ssa.WaitOptions{
 		Interval: healthPollInterval,
 		Timeout:  a.opts.HealthTimeout,
@@ -28,11 +28,10 @@ func (a *clusterApplier) waitHealthy(ctx context.Context, cs *ssa.ChangeSet) Hea
 	// The wait's error is text; decide between failed and still progressing from the
 	// objects' own status instead of parsing it.
 	worst := Healthy
-	for _, e := range cs.Entries {
+	for _, o := range objs {
 		u := &unstructured.Unstructured{}
-		gv, _ := schema.ParseGroupVersion(e.GroupVersion) // built by the apply engine from a valid object
-		u.SetGroupVersionKind(e.ObjMetadata.GroupKind.WithVersion(gv.Version))
-		if err := a.client.Get(ctx, client.ObjectKey{Namespace: e.ObjMetadata.Namespace, Name: e.ObjMetadata.Name}, u); err != nil {
+		u.SetGroupVersionKind(o.GroupVersionKind())
+		if err := a.client.Get(ctx, client.ObjectKeyFromObject(o), u); err != nil {
 			worst = Unknown
 			continue
 		}
@@ -46,11 +45,17 @@ func (a *clusterApplier) waitHealthy(ctx context.Context, cs *ssa.ChangeSet) Hea
 			worst = Progressing
 		}
 	}
-	if worst == Healthy {
-		// Everything is fine now; the wait ended just before the last object got there.
-		return Healthy
-	}
+	// Healthy: everything is fine now; the wait ended just before the last object got there.
 	return worst
+}
+
+// worse is the worse of two healths: Failed, then Unknown, then Progressing, then Healthy.
+func worse(a, b Health) Health {
+	rank := map[Health]int{Healthy: 0, Progressing: 1, Unknown: 2, Failed: 3}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
 }
 
 // healthPollInterval is short because the CLI waits on it; kstatus reads are cheap GETs.

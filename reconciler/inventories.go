@@ -3,10 +3,9 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 
-	"github.com/fluxcd/pkg/ssa"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -34,30 +33,33 @@ func (a *clusterApplier) readInventories(ctx context.Context) (map[string]*inven
 	return out, nil
 }
 
-// writeInventories records the inventories with server-side apply, which compares first
-// and so writes nothing when an App's set of objects did not change, and deletes the
-// inventories of Apps that are gone.
-func (a *clusterApplier) writeInventories(ctx context.Context, keep map[string]*inventory.Inventory, drop []string) error {
-	ns := &unstructured.Unstructured{}
-	ns.SetAPIVersion("v1")
-	ns.SetKind("Namespace")
-	ns.SetName(inventory.Namespace)
-	ns.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "gitfleet"})
-	objs := []*unstructured.Unstructured{ns}
-	names := make([]string, 0, len(keep))
-	for app := range keep {
-		names = append(names, app)
+// writeInventories records the inventories that differ from those read at the start
+// (old), one server-side apply each, and deletes the inventories of Apps that are gone.
+// The namespace that holds them is applied only when none was found: then it may not exist
+// yet. An unchanged inventory is not sent at all, and a changed one needs no dry run to
+// know that it changed.
+func (a *clusterApplier) writeInventories(ctx context.Context, old, keep map[string]*inventory.Inventory, drop []string) error {
+	if len(old) == 0 && len(keep) > 0 {
+		ns := &unstructured.Unstructured{}
+		ns.SetAPIVersion("v1")
+		ns.SetKind("Namespace")
+		ns.SetName(inventory.Namespace)
+		ns.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "gitfleet"})
+		if err := a.client.Patch(ctx, ns, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+			return fmt.Errorf("cluster %q: creating namespace %s for the inventories: %w", a.cluster, inventory.Namespace, err)
+		}
 	}
-	sort.Strings(names)
-	for _, app := range names {
+	for _, app := range slices.Sorted(maps.Keys(keep)) {
+		if prev, ok := old[app]; ok && slices.Equal(prev.Entries, keep[app].Entries) {
+			continue
+		}
 		cm, err := inventory.ToConfigMap(a.fleet, app, keep[app])
 		if err != nil {
 			return err
 		}
-		objs = append(objs, cm)
-	}
-	if _, err := a.manager.ApplyAllStaged(ctx, objs, ssa.DefaultApplyOptions()); err != nil {
-		return fmt.Errorf("cluster %q: recording inventories: %w", a.cluster, err)
+		if err := a.client.Patch(ctx, cm, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+			return fmt.Errorf("cluster %q: recording the inventory of app %q: %w", a.cluster, app, err)
+		}
 	}
 	for _, app := range drop {
 		cm := &corev1.ConfigMap{}

@@ -78,9 +78,10 @@ func (a *clusterApplier) splitUnchanged(ctx context.Context, app string, objs []
 		meta := object.UnstructuredToObjMetadata(o)
 		l, ok := live[meta.String()]
 		switch {
-		case !ok && listed[o.GroupVersionKind()] && !utils.IsClusterDefinition(o) && !utils.IsClassDefinition(o):
-			// Certainly absent (listed, not found, and nothing another stage waits for): created with
-			// one apply request, after the engine has applied the definitions.
+		case !ok && listed[o.GroupVersionKind()] && !utils.IsCRD(o) && !utils.IsClassDefinition(o):
+			// Certainly absent (listed, not found, and not a definition that must become
+			// ready before what uses it): created with one apply request, namespaces and
+			// cluster roles before the engine runs, the rest after it.
 			s.create = append(s.create, o)
 			continue
 		case !ok || hashOf(l) != hashOf(o) || changedByOthers(l):

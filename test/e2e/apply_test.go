@@ -30,8 +30,22 @@ func TestApplyUpdatePrune(t *testing.T) {
 		"apps/web/extra.yaml":         configMap("lifecycle", "extra", "x"),
 	})
 
+	f.conn.reset()
 	results := f.apply()
 	requireNoErrors(t, results)
+	// Everything is new: one request creates each object, namespaces first, and one each
+	// the inventories' namespace and the inventory; nothing is compared first.
+	var want []string
+	for _, cl := range []string{alpha, beta} {
+		want = append(want, cl+" PATCH /api/v1/namespaces/lifecycle", cl+" PATCH /api/v1/namespaces/lifecycle/configmaps/extra", cl+" PATCH /api/v1/namespaces/lifecycle/configmaps/settings",
+			cl+" PATCH /api/v1/namespaces/gitfleet-system", cl+" PATCH /api/v1/namespaces/gitfleet-system/configmaps/gitfleet-inventory-lifecycle.web")
+	}
+	if diff := cmp.Diff(slices.Sorted(slices.Values(want)), slices.Sorted(slices.Values(f.conn.writeRequests()))); diff != "" {
+		t.Errorf("first apply's write requests (-want +got):\n%s", diff)
+	}
+	if n := f.conn.dryRunRequests(); n != 0 {
+		t.Errorf("first apply sent %d dry runs, want none", n)
+	}
 	for _, cl := range []string{alpha, beta} {
 		requireActions(t, cl, results[cl], []string{
 			"web: Namespace/lifecycle created",

@@ -212,6 +212,13 @@ func (c *countingConnector) reset() {
 	c.writes, c.dryRuns, c.lists = nil, 0, nil
 }
 
+// dryRunRequests is how many dry-run PATCH requests were sent since the last reset.
+func (c *countingConnector) dryRunRequests() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dryRuns
+}
+
 // configMapLists lists "cluster path Accept" of the ConfigMap lists since the last reset.
 func (c *countingConnector) configMapLists() []string {
 	c.mu.Lock()
