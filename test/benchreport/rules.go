@@ -225,7 +225,11 @@ func fleetRows(results []result) []row {
 		out = append(out, row{measure: measure + ": passes",
 			gitfleet: fmt.Sprintf("first pass %s, no-op pass %s (%s)", seconds(m["first-pass-s"]*1e9), seconds(m["noop-pass-s"]*1e9), count(writes, "write")),
 			baseline: "-", ratio: "-", goal: "no-op pass: 0 writes", met: verdict(writes == 0)})
-		mem := row{measure: measure + ": peak memory", gitfleet: fmt.Sprintf("RSS %s, heap %s", mib(m["peak-rss-MiB"]), mib(m["peak-heap-MiB"])),
+		held := fmt.Sprintf("RSS %s, heap %s", mib(m["peak-rss-MiB"]), mib(m["peak-heap-MiB"]))
+		if start, ok := m["start-rss-MiB"]; ok {
+			held = fmt.Sprintf("RSS %s (%s before the fleet), heap %s", mib(m["peak-rss-MiB"]), mib(start), mib(m["peak-heap-MiB"]))
+		}
+		mem := row{measure: measure + ": peak memory", gitfleet: held,
 			baseline: "-", ratio: "-", goal: "-", met: "-"}
 		if limit, ok := fleetMemoryGoals[s.size]; ok {
 			rss, okRSS := m["peak-rss-MiB"]

@@ -33,6 +33,12 @@ func PeakRSS() (int64, bool) {
 	return v, ok
 }
 
+// RSS is this process's resident memory now, in bytes.
+func RSS() (int64, bool) {
+	v, ok := procMemory("self")["VmRSS"]
+	return v, ok
+}
+
 // HeapObjects is the Go heap in use by objects (live and not yet swept), in bytes.
 func HeapObjects() int64 {
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}

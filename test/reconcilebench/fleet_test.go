@@ -73,7 +73,7 @@ func BenchmarkFleet(b *testing.B) {
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("%dx%d", n, objects), func(b *testing.B) {
 			var first, noop time.Duration
-			var heap, rss, writes int64
+			var heap, rss, startRSS, writes int64
 			var goroutines, watches float64
 			op := 0
 			for b.Loop() {
@@ -81,7 +81,7 @@ func BenchmarkFleet(b *testing.B) {
 				m := runFleet(b, env, fleetgen.Options{Clusters: n, Apps: 1, ObjectsPerApp: objects, ClusterApps: true, AppNamespaces: true, Suffix: fmt.Sprintf("-fleet-%d-%d", n, op)})
 				first += m.first
 				noop += m.noop
-				heap, rss, writes = max(heap, m.heap), max(rss, m.rss), writes+m.noopWrites
+				heap, rss, startRSS, writes = max(heap, m.heap), max(rss, m.rss), max(startRSS, m.startRSS), writes+m.noopWrites
 				goroutines, watches = float64(m.goroutines)/float64(n), float64(m.watches)/float64(n)
 			}
 			per := float64(b.N)
@@ -92,6 +92,7 @@ func BenchmarkFleet(b *testing.B) {
 			b.ReportMetric(float64(heap)/mib, "peak-heap-MiB")
 			if rss > 0 {
 				b.ReportMetric(float64(rss)/mib, "peak-rss-MiB")
+				b.ReportMetric(float64(startRSS)/mib, "start-rss-MiB")
 			}
 			b.ReportMetric(goroutines, "goroutines/cluster")
 			b.ReportMetric(watches, "watches/cluster")
@@ -102,8 +103,10 @@ func BenchmarkFleet(b *testing.B) {
 
 // fleetRun is what one op of BenchmarkFleet measured.
 type fleetRun struct {
-	first, noop         time.Duration
-	heap, rss           int64
+	first, noop time.Duration
+	heap, rss   int64
+	// startRSS is what the process held before the fleet: the program and the harness.
+	startRSS            int64
 	noopWrites          int64
 	goroutines, watches int
 }
@@ -128,6 +131,7 @@ func runFleet(b *testing.B, env *harness.Env, gen fleetgen.Options) fleetRun {
 	debug.FreeOSMemory()
 	goroutinesBefore := runtime.NumGoroutine()
 	rssReset := peakmem.ResetPeakRSS()
+	startRSS, _ := peakmem.RSS()
 	heap := peakmem.Start(10*time.Millisecond, peakmem.HeapObjects)
 	b.StartTimer()
 
@@ -148,7 +152,7 @@ func runFleet(b *testing.B, env *harness.Env, gen fleetgen.Options) fleetRun {
 	b.StopTimer()
 	m.heap = heap.Stop()
 	if hwm, ok := peakmem.PeakRSS(); ok && rssReset {
-		m.rss = hwm
+		m.rss, m.startRSS = hwm, startRSS
 	}
 	// The drift watch starts its informers after a pass, each with a LIST and then a
 	// WATCH: wait until every cluster has one per kind it holds (Namespaces, ConfigMaps),
