@@ -15,6 +15,7 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/utils"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -160,26 +161,21 @@ var statusless = map[schema.GroupKind]bool{
 // listLive lists the live objects of one kind: their metadata for a statusless kind, the
 // whole objects otherwise (their health is in their status).
 func (a *clusterApplier) listLive(ctx context.Context, gvk schema.GroupVersionKind, opts ...client.ListOption) ([]metav1.Object, error) {
-	listKind := gvk.GroupVersion().WithKind(gvk.Kind + "List")
-	var out []metav1.Object
+	var list client.ObjectList = &unstructured.UnstructuredList{}
 	if statusless[gvk.GroupKind()] {
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(listKind)
-		if err := a.client.List(ctx, list, opts...); err != nil {
-			return nil, err
-		}
-		for i := range list.Items {
-			out = append(out, &list.Items[i])
-		}
-		return out, nil
+		list = &metav1.PartialObjectMetadataList{}
 	}
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(listKind)
+	list.GetObjectKind().SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 	if err := a.client.List(ctx, list, opts...); err != nil {
 		return nil, err
 	}
-	for i := range list.Items {
-		out = append(out, &list.Items[i])
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metav1.Object, len(items))
+	for i, item := range items {
+		out[i] = item.(metav1.Object) // both lists hold objects with metadata.
 	}
 	return out, nil
 }
