@@ -49,10 +49,11 @@ func (a *clusterApplier) waitHealthy(ctx context.Context, objs []*unstructured.U
 	return worst
 }
 
+var healthRank = map[Health]int{Healthy: 0, Progressing: 1, Unknown: 2, Failed: 3}
+
 // worse is the worse of two healths: Failed, then Unknown, then Progressing, then Healthy.
 func worse(a, b Health) Health {
-	rank := map[Health]int{Healthy: 0, Progressing: 1, Unknown: 2, Failed: 3}
-	if rank[b] > rank[a] {
+	if healthRank[b] > healthRank[a] {
 		return b
 	}
 	return a
