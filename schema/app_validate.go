@@ -160,6 +160,8 @@ func (a *App) validateHelm(r *Repo, fsys fs.FS) ErrorList {
 	switch {
 	case h.IsRemote():
 		errs = append(errs, validateRemoteChart(o, h)...)
+	case h.Auth != nil:
+		errs = append(errs, o.Errorf("spec.source.helm.auth", "auth is for a chart from a Helm repository or OCI registry (set spec.source.helm.repository); the remote dependencies of a chart in the repository are fetched without credentials"))
 	case h.Version != "":
 		errs = append(errs, o.Errorf("spec.source.helm.version", "version is for a chart from a Helm repository or OCI registry (set spec.source.helm.repository); a chart in the repository has the version its Chart.yaml says"))
 	case h.Chart == "":

@@ -1,8 +1,11 @@
 package schema
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
+
+	"go.yaml.in/yaml/v4"
 )
 
 // ChartLockFile is where `gitfleet lock` writes the lock when the repository has none.
@@ -100,4 +103,38 @@ func (r *Repo) validateChartLocks() ErrorList {
 		}
 	}
 	return errs
+}
+
+// MarshalChartLock writes a lock file, entries in the order given, with a header that
+// tells a reader where it comes from.
+func MarshalChartLock(l *ChartLock) ([]byte, error) {
+	type meta struct {
+		Name string `yaml:"name"`
+	}
+	type spec struct {
+		Charts []LockedChart `yaml:"charts"`
+	}
+	doc := struct {
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string `yaml:"kind"`
+		Metadata   meta   `yaml:"metadata"`
+		Spec       spec   `yaml:"spec"`
+	}{APIVersion, KindChartLock, meta{Name: l.Metadata.Name}, spec{Charts: l.Spec.Charts}}
+	if doc.Metadata.Name == "" {
+		doc.Metadata.Name = "charts"
+	}
+	if doc.Spec.Charts == nil {
+		doc.Spec.Charts = []LockedChart{}
+	}
+	var b bytes.Buffer
+	b.WriteString("# Written by `gitfleet lock`: the exact version and archive digest of every remote\n# Helm chart the Apps use. Review changes like code; do not edit by hand.\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

@@ -94,3 +94,24 @@ func TestRemoteChartErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestMarshalChartLockReadsBack(t *testing.T) {
+	repo, err := Load(t.Context(), repoFS(map[string]string{"clusters/dev.yaml": clusterFile, "apps/web/app.yaml": remoteApp, ChartLockFile: chartLock}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := MarshalChartLock(repo.Lock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(t.Context(), repoFS(map[string]string{"clusters/dev.yaml": clusterFile, "apps/web/app.yaml": remoteApp, ChartLockFile: string(data)}))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, data)
+	}
+	if got, want := again.Lock().Spec.Charts, repo.Lock().Spec.Charts; len(got) != 1 || got[0] != want[0] {
+		t.Errorf("read back %+v, want %+v", got, want)
+	}
+	if !strings.Contains(string(data), "- repository: https://charts.example.com/stable\n      name: podinfo\n") {
+		t.Errorf("entries are not written in field order:\n%s", data)
+	}
+}
