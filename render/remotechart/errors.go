@@ -86,3 +86,11 @@ type TooLargeError struct {
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("the response is larger than %d bytes (raise %s if that is expected)", e.Limit, e.Flag)
 }
+
+// StaleLockError is a lock entry whose version does not satisfy the constraint it was
+// locked for (the file was edited by hand, or merged from two branches).
+type StaleLockError struct{ Chart Locked }
+
+func (e *StaleLockError) Error() string {
+	return fmt.Sprintf("%s: the lock file pins version %s, which does not satisfy %q: run gitfleet lock on the repository and commit the lock file", e.Chart.Ref, e.Chart.Version, e.Chart.Constraint)
+}

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
+
 	"gitfleet.dev/gitfleet/schema"
 )
 
@@ -72,4 +74,14 @@ func AppRef(h *schema.HelmSource) Ref {
 // configuration can resolve).
 func IsRemoteRepository(repository string) bool {
 	return strings.HasPrefix(repository, "https://") || strings.HasPrefix(repository, "http://") || strings.HasPrefix(repository, "oci://")
+}
+
+// Satisfies says whether the locked version satisfies its constraint.
+func (l Locked) Satisfies() bool {
+	c, err := semver.NewConstraint(l.Constraint)
+	if err != nil {
+		return false
+	}
+	v, err := semver.NewVersion(l.Version)
+	return err == nil && c.Check(v)
 }
