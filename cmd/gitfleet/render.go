@@ -22,6 +22,7 @@ type renderOptions struct {
 	secrets   secretFlags
 	sopsKey   string
 	cache     renderCacheFlags
+	charts    chartFlags
 }
 
 func newRenderCommand() *cobra.Command {
@@ -53,7 +54,9 @@ are still printed, and the exit status is 1.`,
 	cmd.Flags().StringVarP(&o.outputDir, "output-dir", "o", "", "write one file per object under this directory instead of printing")
 	o.secrets.addPolicy(cmd.Flags())
 	o.secrets.addNamespace(cmd.Flags())
+	o.secrets.addDir(cmd.Flags())
 	o.cache.add(cmd.Flags())
+	o.charts.add(cmd.Flags())
 	return cmd
 }
 
@@ -75,6 +78,12 @@ func runRender(cmd *cobra.Command, dir string, o renderOptions) error {
 	if ro.Cache, err = o.cache.open(cmd.ErrOrStderr()); err != nil {
 		return err
 	}
+	charts, err := o.charts.client(o.secrets.resolver(policy, nil), false, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer charts.Close()
+	ro.Charts = charts
 	r, err := render.NewWithOptions(ctx, snap.FS, repo, ro)
 	if err != nil {
 		return err
