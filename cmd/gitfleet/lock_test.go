@@ -9,6 +9,7 @@ import (
 
 	"gitfleet.dev/gitfleet/schema"
 	"gitfleet.dev/gitfleet/test/chartserver"
+	"gitfleet.dev/gitfleet/test/gitrepo"
 )
 
 // chartFleet writes a fleet directory with one App whose chart comes from srv.
@@ -143,5 +144,58 @@ func TestLockWrongCredentialsAndRepushedChart(t *testing.T) {
 	code, out, errOut = gitfleet(t, "render", dir, "--chart-cache-dir="+t.TempDir())
 	if code != 1 || !strings.Contains(errOut, "published again with other content") || strings.Contains(out, "kind: ConfigMap") {
 		t.Errorf("render of a re-pushed version: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestPlanShowsChartBump plans a pull request that bumps a remote chart: the report
+// names the versions and the objects that change.
+func TestPlanShowsChartBump(t *testing.T) {
+	srv := chartserver.NewHelmRepo(chartserver.Auth{Username: "ci", Password: "pw-for-plan"}, false)
+	defer srv.Close()
+	publishWeb(t, srv, "1.4.2")
+	publishWeb(t, srv, "1.5.0")
+	t.Setenv("GITFLEET_SECRET_CHART_USER", "ci")
+	t.Setenv("GITFLEET_SECRET_CHART_PASSWORD", "pw-for-plan")
+	t.Setenv("GITFLEET_SECRET_CHART_CA", string(srv.CA()))
+	cache := "--chart-cache-dir=" + t.TempDir()
+	src := chartFleet(t, srv, "~1.4.0")
+	repo, err := gitrepo.Init(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.CopyDir(src); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := gitfleet(t, "lock", repo.Dir, cache); code != 0 {
+		t.Fatalf("lock: %d\n%s%s", code, out, errOut)
+	}
+	if _, err := repo.Commit("web 1.4"); err != nil {
+		t.Fatal(err)
+	}
+	app, err := os.ReadFile(filepath.Join(repo.Dir, "apps/web.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Write(map[string]string{"apps/web.yaml": strings.Replace(string(app), `"~1.4.0"`, `"~1.5.0"`, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := gitfleet(t, "lock", repo.Dir, cache); code != 0 {
+		t.Fatalf("lock: %d\n%s%s", code, out, errOut)
+	}
+	if _, err := repo.Commit("web 1.5"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := gitfleet(t, "plan", "--repo", repo.Dir, "--base", "HEAD~1", cache, "-o", "text")
+	if code != 0 {
+		t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"chart web ~1.4.0 from " + srv.URL + ": 1.4.2 -> (removed)",
+		"chart web ~1.5.0 from " + srv.URL + ": (none) -> 1.5.0",
+		`data.chart: "1.4.2" -> "1.5.0"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
 	}
 }
