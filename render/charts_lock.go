@@ -49,6 +49,9 @@ func (c LockChange) String() string {
 	case c.New == "":
 		return fmt.Sprintf("removed %s (was %s)", c.Chart, c.Old)
 	}
+	if c.Old == c.New {
+		return fmt.Sprintf("changed %s: %s, with a new archive digest", c.Chart, c.New)
+	}
 	return fmt.Sprintf("changed %s: %s -> %s", c.Chart, c.Old, c.New)
 }
 
@@ -85,7 +88,9 @@ func LockCharts(ctx context.Context, src fs.FS, repo *schema.Repo, res ChartReso
 		if h == nil {
 			continue
 		}
-		fail := func(err error) { errs = append(errs, fmt.Errorf("app %s (%s): %w", app.Metadata.Name, app.Origin.File, err)) }
+		fail := func(err error) {
+			errs = append(errs, fmt.Errorf("app %s (%s): %w", app.Metadata.Name, app.Origin.File, err))
+		}
 		var files []*loader.BufferedFile
 		var err error
 		if h.IsRemote() {

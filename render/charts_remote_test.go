@@ -99,8 +99,8 @@ spec:
         caFile: {env: GITFLEET_SECRET_CA}
   targets: {clusters: [dev]}
 `,
-		"apps/local.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata: {name: local}\nspec:\n  namespace: local\n  source:\n    helm: {chart: charts/local}\n  targets: {clusters: [dev]}\n",
-		"charts/local/Chart.yaml": "apiVersion: v2\nname: local\nversion: 0.1.0\ndependencies:\n- name: cache\n  version: ~0.1\n  repository: " + f.registry.URL + "\n",
+		"apps/local.yaml":                "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata: {name: local}\nspec:\n  namespace: local\n  source:\n    helm: {chart: charts/local}\n  targets: {clusters: [dev]}\n",
+		"charts/local/Chart.yaml":        "apiVersion: v2\nname: local\nversion: 0.1.0\ndependencies:\n- name: cache\n  version: ~0.1\n  repository: " + f.registry.URL + "\n",
 		"charts/local/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: local}\n",
 	}
 	return f
