@@ -48,7 +48,7 @@ func (e *AuthError) Error() string {
 	if e.WithCredentials {
 		return fmt.Sprintf("the server refused the credentials of spec.source.helm.auth (HTTP %d): check the secrets they refer to", e.Status)
 	}
-	return fmt.Sprintf("the server requires credentials (HTTP %d): set spec.source.helm.auth", e.Status)
+	return fmt.Sprintf("the server requires credentials (HTTP %d): set spec.source.helm.auth (credentials go only to the host of spec.source.helm.repository, not to dependencies elsewhere)", e.Status)
 }
 
 // DigestMismatchError is an archive whose content is not what the lock recorded: the

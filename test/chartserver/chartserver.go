@@ -77,6 +77,25 @@ func Package(c Chart) ([]byte, error) {
 	return os.ReadFile(p)
 }
 
+// PackageDir packages a chart directory (its vendored charts/ included), as `helm
+// package DIR` does.
+func PackageDir(src string) ([]byte, error) {
+	ch, err := loader.LoadDir(src)
+	if err != nil {
+		return nil, fmt.Errorf("chart %s: %w", src, err)
+	}
+	dir, err := os.MkdirTemp("", "chartserver-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	p, err := chartutil.Save(ch, dir)
+	if err != nil {
+		return nil, fmt.Errorf("packaging chart %s: %w", src, err)
+	}
+	return os.ReadFile(p)
+}
+
 // Digest is the lock file's form of an archive's digest.
 func Digest(archive []byte) string {
 	sum := sha256.Sum256(archive)
