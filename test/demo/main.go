@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"gitfleet.dev/gitfleet/test/chartserver"
 	"gitfleet.dev/gitfleet/test/gitrepo"
 	"gitfleet.dev/gitfleet/test/harness"
 )
@@ -146,6 +147,10 @@ func run(ctx context.Context, gitfleet, example string) error {
 		return err
 	}
 
+	if err := remoteChartStep(ctx, gitfleet, repo, apply); err != nil {
+		return err
+	}
+
 	// Whoever merges into the fleet repository is not whoever runs gitfleet: a fleet file
 	// may name only the secrets the operator made available (--secrets-dir,
 	// --secret-env-prefix, --secret-namespaces), never a file or variable of the host.
@@ -165,6 +170,74 @@ func run(ctx context.Context, gitfleet, example string) error {
 }
 
 func step(s string) { fmt.Printf("\n==> %s\n", s) }
+
+// remoteChartStep adds an App whose chart comes from a Helm repository, served here on
+// localhost: gitfleet lock pins it, plan shows it, apply deploys it. The App is added by
+// the demo rather than kept in fleet-example/ because its address is this run's server.
+func remoteChartStep(ctx context.Context, gitfleet string, repo *gitrepo.Repo, apply []string) error {
+	step("A pull request adds an App whose chart comes from a Helm repository (served on localhost)")
+	srv := chartserver.NewHelmRepo(chartserver.Auth{}, true)
+	defer srv.Close()
+	for _, v := range []string{"1.0.0", "1.1.0", "2.0.0"} {
+		data, err := chartserver.Package(chartserver.Chart{Name: "hello", Version: v, Files: map[string]string{
+			"values.yaml": "message: Hello from a remote chart\nreplicas: 1\n",
+			"templates/deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+  labels: {app.kubernetes.io/version: {{ .Chart.Version | quote }}}
+spec:
+  replicas: {{ .Values.replicas }}
+  selector: {matchLabels: {app: {{ .Release.Name }}}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}}}
+    spec:
+      containers:
+      - name: hello
+        image: nginx:1.27
+        env: [{name: MESSAGE, value: {{ .Values.message | quote }}}]
+`,
+		}})
+		if err != nil {
+			return err
+		}
+		if err := srv.Add(data); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("   a Helm repository at %s with chart hello 1.0.0, 1.1.0 and 2.0.0\n", srv.URL)
+	app := `# A Helm chart from a Helm repository: the version range is resolved by gitfleet lock
+# into charts.lock.yaml, and only that version, with that archive digest, is applied.
+apiVersion: gitfleet.dev/v1alpha1
+kind: App
+metadata:
+  name: hello-remote
+spec:
+  source:
+    helm:
+      repository: ` + srv.URL + `
+      chart: hello
+      version: ^1.0.0
+  namespace: platform
+  targets:
+    clusters: [gz-dev]
+  dependsOn: [platform-base]
+`
+	if err := repo.Write(map[string]string{"apps/hello-remote/app.yaml": app}); err != nil {
+		return err
+	}
+	cache := "--chart-cache-dir=" + filepath.Join(repo.Dir, "..", "charts")
+	if err := runCommand(ctx, gitfleet, "lock", repo.Dir, cache); err != nil {
+		return err
+	}
+	if _, err := repo.Commit("Add hello-remote from a Helm repository"); err != nil {
+		return err
+	}
+	if err := runCommand(ctx, gitfleet, "plan", "--repo", repo.Dir, "--base", "HEAD~1", "--head", "HEAD", cache); err != nil {
+		return err
+	}
+	return runCommand(ctx, gitfleet, append(apply, cache)...)
+}
 
 // createDemoSecrets puts the Secrets that fleet-example's files name into the cluster:
 // the SMTP password and the on-call webhook's token of alerting/notify.yaml.
