@@ -113,7 +113,7 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	if err != nil {
 		return err
 	}
-	charts, err := o.charts.client(o.secrets.resolver(policy, management), false, stderr)
+	charts, err := o.charts.client(o.secrets.resolver(policy, management), false, stderr, logr.Discard())
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -44,8 +45,9 @@ func (c *chartFlags) add(f *pflag.FlagSet) {
 // client opens the chart cache and returns the client the flags describe: offline
 // answers from the cache alone (validate). A default cache directory that cannot be used
 // is a warning and no cache; one given on the command line is an error.
-func (c *chartFlags) client(secrets remotechart.SecretResolver, offline bool, stderr io.Writer) (*remotechart.Client, error) {
+func (c *chartFlags) client(secrets remotechart.SecretResolver, offline bool, stderr io.Writer, log logr.Logger) (*remotechart.Client, error) {
 	opts := remotechart.DefaultOptions()
+	opts.Log = log
 	opts.Timeout, opts.Secrets, opts.Offline, opts.PlainHTTPHosts = c.timeout, secrets, offline, c.plainHTTP
 	var err error
 	if opts.MaxArchiveSize, err = quantity(remotechart.FlagMaxSize, c.maxSize); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
 	"gitfleet.dev/gitfleet/reconciler/plan"
@@ -90,7 +91,7 @@ func runDiff(cmd *cobra.Command, o diffOptions) error {
 		return err
 	}
 	opts.Render = o.limits.render(dec)
-	charts, err := o.charts.client(o.secrets.resolver(policy, nil), false, cmd.ErrOrStderr())
+	charts, err := o.charts.client(o.secrets.resolver(policy, nil), false, cmd.ErrOrStderr(), logr.Discard())
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
 	"gitfleet.dev/gitfleet/render"
@@ -79,7 +80,7 @@ func runLock(cmd *cobra.Command, dir string, o lockOptions) error {
 	if err != nil {
 		return fmt.Errorf("loading %s: %w", dir, err)
 	}
-	charts, err := o.charts.client(o.secrets.resolver(policy, nil), false, cmd.ErrOrStderr())
+	charts, err := o.charts.client(o.secrets.resolver(policy, nil), false, cmd.ErrOrStderr(), logr.Discard())
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
 	"gitfleet.dev/gitfleet/reconciler"
@@ -100,7 +101,7 @@ func runPlan(cmd *cobra.Command, o planOptions) error {
 		return err
 	}
 	opts.Render = o.limits.render(dec)
-	charts, err := o.charts.client(o.secrets.resolver(policy, nil), false, cmd.ErrOrStderr())
+	charts, err := o.charts.client(o.secrets.resolver(policy, nil), false, cmd.ErrOrStderr(), logr.Discard())
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
@@ -78,7 +79,7 @@ func runRender(cmd *cobra.Command, dir string, o renderOptions) error {
 	if ro.Cache, err = o.cache.open(cmd.ErrOrStderr()); err != nil {
 		return err
 	}
-	charts, err := o.charts.client(o.secrets.resolver(policy, nil), false, cmd.ErrOrStderr())
+	charts, err := o.charts.client(o.secrets.resolver(policy, nil), false, cmd.ErrOrStderr(), logr.Discard())
 	if err != nil {
 		return err
 	}

@@ -166,7 +166,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	apply.Secrets = secrets
 	resolver := o.secrets.resolver(policy, secrets)
 	ro := o.limits.render(dec)
-	charts, err := o.charts.client(resolver, false, os.Stderr)
+	charts, err := o.charts.client(resolver, false, os.Stderr, log)
 	if err != nil {
 		return err
 	}
@@ -252,7 +252,7 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 		return err
 	}
 	ro := o.limits.render(dec)
-	charts, err := o.charts.client(o.secrets.resolver(apply.SecretPolicy, apply.Secrets), false, os.Stderr)
+	charts, err := o.charts.client(o.secrets.resolver(apply.SecretPolicy, apply.Secrets), false, os.Stderr, log)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"gitfleet.dev/gitfleet/reconciler/machines"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
 	"gitfleet.dev/gitfleet/reconciler"
@@ -82,7 +83,7 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 	}
 	// Offline: validate fetches nothing (CI without credentials, a laptop on a train); the
 	// charts it cannot check are named.
-	charts, err := o.charts.client(o.secrets.resolver(policy, nil), true, cmd.ErrOrStderr())
+	charts, err := o.charts.client(o.secrets.resolver(policy, nil), true, cmd.ErrOrStderr(), logr.Discard())
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/go-logr/logr"
 	"golang.org/x/sync/singleflight"
 	"oras.land/oras-go/v2/registry/remote/auth"
 
@@ -52,6 +53,8 @@ type Options struct {
 	// Offline answers only from the cache (validate): a chart not there is a
 	// *NotCachedError.
 	Offline bool
+	// Log records each chart fetched (never a credential); the zero value discards.
+	Log logr.Logger
 	// PlainHTTPHosts are OCI registries (host:port) reached over plain HTTP instead of
 	// HTTPS: a registry on localhost for a demo, never something on a network.
 	PlainHTTPHosts []string
@@ -86,6 +89,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.Cache == nil {
 		opts.Cache = &Cache{}
+	}
+	if opts.Log.GetSink() == nil {
+		opts.Log = logr.Discard()
 	}
 	scratch, err := os.MkdirTemp("", "gitfleet-charts-")
 	if err != nil {

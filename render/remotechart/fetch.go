@@ -41,9 +41,10 @@ func (c *Client) Fetch(ctx context.Context, l Locked, a *schema.ChartAuth) ([]by
 		if err := checkArchive(l.Name, l.Version, data); err != nil {
 			return nil, fmt.Errorf("%s: %w", l, err)
 		}
+		c.opts.Log.Info("fetched chart", "chart", l.Name, "version", l.Version, "repository", l.Repository, "digest", l.Digest, "bytes", len(data))
 		if err := c.opts.Cache.Put(data); err != nil {
 			// The chart is fetched; only the next run pays for the cache.
-			return data, nil
+			c.opts.Log.Error(err, "chart cache not written", "chart", l.Name, "version", l.Version)
 		}
 		return data, nil
 	})
@@ -175,7 +176,8 @@ func (c *Client) ociVersion(ref Ref, cr credentials, cons *semver.Constraints) (
 	return "", fmt.Errorf("%s: no tag of the chart satisfies %q (tags: %s)", ref, ref.Constraint, strings.Join(tags[:min(len(tags), 10)], ", "))
 }
 
-// ociPull pulls one version of a chart from an OCI registry.
+// ociPull pulls one version of a chart from an OCI registry. Helm's registry client takes
+// no context; its HTTP client's timeout bounds each request instead.
 func (c *Client) ociPull(ref Ref, version string, cr credentials) ([]byte, error) {
 	rc, err := c.registryClient(ref.host(), cr)
 	if err != nil {
@@ -188,7 +190,12 @@ func (c *Client) ociPull(ref Ref, version string, cr credentials) ([]byte, error
 	return res.Chart.Data, nil
 }
 
-// get downloads one URL; what failed is said in a *FetchError.
+// get downloads one URL; what failed is said in a *FetchError. Helm repositories are
+// read with net/http rather than Helm's getter package: the getter reads a body of any
+// size, takes TLS material only as file paths and has no bearer token, and what it would
+// add (plugins, ~/.config/helm) are inputs gitfleet must not have. Helm's own code still
+// reads the index (repo.LoadIndexFile), picks the version (IndexFile.Get) and resolves
+// the archive's URL (repo.ResolveReferenceURL).
 func (c *Client) get(ctx context.Context, hc *http.Client, u, what string, withCredentials bool) ([]byte, error) {
 	fail := func(err error) error { return &FetchError{Chart: what, URL: u, Err: err} }
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
