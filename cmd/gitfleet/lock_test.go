@@ -179,13 +179,21 @@ func TestPlanShowsChartBump(t *testing.T) {
 	if err := repo.Write(map[string]string{"apps/web.yaml": strings.Replace(string(app), `"~1.4.0"`, `"~1.5.0"`, 1)}); err != nil {
 		t.Fatal(err)
 	}
+	// Committed without running gitfleet lock: plan refuses it, at the App.
+	if _, err := repo.Commit("web 1.5, not locked"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := gitfleet(t, "plan", "--repo", repo.Dir, "--base", "HEAD~1", cache, "-o", "text")
+	if code != 1 || !strings.Contains(out, "apps/web.yaml:8:5: spec.source: [render, cluster dev]") || !strings.Contains(out, "chart web ~1.5.0 from "+srv.URL+" is not in the lock file: run gitfleet lock") {
+		t.Errorf("plan of an unlocked chart: exit %d\n%s%s", code, out, errOut)
+	}
 	if code, out, errOut := gitfleet(t, "lock", repo.Dir, cache); code != 0 {
 		t.Fatalf("lock: %d\n%s%s", code, out, errOut)
 	}
 	if _, err := repo.Commit("web 1.5"); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := gitfleet(t, "plan", "--repo", repo.Dir, "--base", "HEAD~1", cache, "-o", "text")
+	code, out, errOut = gitfleet(t, "plan", "--repo", repo.Dir, "--base", "HEAD~2", cache, "-o", "text")
 	if code != 0 {
 		t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
 	}
