@@ -268,6 +268,16 @@ func TestRemoteChartsRefused(t *testing.T) {
 			}
 		}
 	})
+	t.Run("not locked, targeting no cluster yet", func(t *testing.T) {
+		files := maps.Clone(f.files)
+		delete(files, schema.ChartLockFile)
+		delete(files, "apps/local.yaml")
+		files["apps/web.yaml"] = strings.Replace(files["apps/web.yaml"], "targets: {clusters: [dev]}", "targets: {selector: {matchLabels: {later: \"yes\"}}}", 1)
+		problems, _ := check(t, files, c)
+		if want := "apps/web.yaml:8:7: spec.source.helm: loading chart web: chart web ^1.0.0 from " + f.repo.URL + " is not in the lock file"; len(problems) != 1 || !strings.Contains(problems.Error(), want) {
+			t.Errorf("Check:\n%s\nwant only %q", problems.Error(), want)
+		}
+	})
 	t.Run("stale", func(t *testing.T) {
 		files := maps.Clone(f.files)
 		files[schema.ChartLockFile] = strings.Replace(lock, "version: 1.1.0", "version: 2.0.0", 1)

@@ -88,6 +88,15 @@ func (r *Renderer) Check(ctx context.Context) schema.ErrorList {
 			}
 		}
 	}
+	// An App's own chart must be locked whether or not it targets a cluster today: the lock
+	// belongs in the pull request that adds the App, not in the one that first targets it.
+	for _, app := range r.repo.Apps {
+		if h := app.Spec.Source.Helm; h != nil && h.IsRemote() {
+			if _, err := lockedChart(r.repo, remoteChart{ref: remotechart.AppRef(h)}); err != nil {
+				errs = appendNew(errs, app.Origin.Errorf("spec.source.helm", "loading chart %s: %s", h.Chart, err.Error()))
+			}
+		}
+	}
 	errs.Sort()
 	return errs
 }

@@ -144,6 +144,12 @@ func (s *Server) Host() string {
 }
 
 func newServer(h http.Handler, a Auth, challenge string, tlsOn bool) *Server {
+	s, _ := newServerAt("", h, a, challenge, tlsOn)
+	return s
+}
+
+// newServerAt is newServer listening on addr ("" for a free port of the loopback).
+func newServerAt(addr string, h http.Handler, a Auth, challenge string, tlsOn bool) (*Server, error) {
 	s := &Server{}
 	wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Requests.Add(1)
@@ -155,6 +161,14 @@ func newServer(h http.Handler, a Auth, challenge string, tlsOn bool) *Server {
 		h.ServeHTTP(w, r)
 	})
 	s.srv = httptest.NewUnstartedServer(wrapped)
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		s.srv.Listener.Close()
+		s.srv.Listener = l
+	}
 	// Clients that do not trust the CA are part of the tests; their handshakes are not news.
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if tlsOn {
@@ -162,7 +176,7 @@ func newServer(h http.Handler, a Auth, challenge string, tlsOn bool) *Server {
 	} else {
 		s.srv.Start()
 	}
-	return s
+	return s, nil
 }
 
 // HelmRepo is a Helm chart repository: index.yaml and the archives it lists.
@@ -179,6 +193,13 @@ type HelmRepo struct {
 // NewHelmRepo serves an empty repository over HTTPS (or plain HTTP when plain is set,
 // for the demo), requiring a.
 func NewHelmRepo(a Auth, plain bool) *HelmRepo {
+	r, _ := NewHelmRepoAt("", a, plain)
+	return r
+}
+
+// NewHelmRepoAt is NewHelmRepo listening on addr (host:port), for the demo, whose example
+// App names a fixed address.
+func NewHelmRepoAt(addr string, a Auth, plain bool) (*HelmRepo, error) {
 	r := &HelmRepo{index: repo.NewIndexFile(), archives: map[string][]byte{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/charts/index.yaml", func(w http.ResponseWriter, _ *http.Request) {
@@ -201,9 +222,13 @@ func NewHelmRepo(a Auth, plain bool) *HelmRepo {
 		}
 		w.Write(data)
 	})
-	r.Server = newServer(mux, a, `Basic realm="charts"`, !plain)
+	srv, err := newServerAt(addr, mux, a, `Basic realm="charts"`, !plain)
+	if err != nil {
+		return nil, fmt.Errorf("serving a Helm repository on %s: %w", addr, err)
+	}
+	r.Server = srv
 	r.URL = r.srv.URL + "/charts"
-	return r
+	return r, nil
 }
 
 // Add publishes an archive, replacing a version published before (a re-pushed tag).
