@@ -17,6 +17,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
+	"gitfleet.dev/gitfleet/render/yamlbound"
 	"gitfleet.dev/gitfleet/schema"
 )
 
@@ -122,6 +123,12 @@ func (c *Client) index(ctx context.Context, ref Ref, cr credentials) (*repo.Inde
 	data, err := c.get(ctx, hc, u, ref.String(), cr.any)
 	if err != nil {
 		return nil, err
+	}
+	// Bounded before it is parsed, as every YAML file gitfleet reads: without aliases a
+	// document has fewer nodes than bytes, so more nodes than bytes is an alias bomb.
+	bounds := yamlbound.Limits{MaxFileSize: c.opts.MaxIndexSize, MaxNodes: c.opts.MaxIndexSize}.WithDefaults()
+	if err := yamlbound.Check("index.yaml", data, bounds); err != nil {
+		return nil, &FetchError{Chart: ref.String(), URL: u, Err: err}
 	}
 	f, err := os.CreateTemp(c.scratch, "index-*.yaml")
 	if err != nil {

@@ -2,6 +2,9 @@ package remotechart_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"errors"
 	"fmt"
 	"os"
@@ -11,8 +14,10 @@ import (
 	"time"
 
 	"gitfleet.dev/gitfleet/render/remotechart"
+	"gitfleet.dev/gitfleet/render/yamlbound"
 	"gitfleet.dev/gitfleet/schema"
 	"gitfleet.dev/gitfleet/test/chartserver"
+	"gitfleet.dev/gitfleet/test/hostile"
 )
 
 // envSecrets reads {env: VAR} references, as gitfleet's resolver does for variables.
@@ -316,5 +321,17 @@ func TestCacheConcurrentAndBounded(t *testing.T) {
 	}
 	if _, ok := small.Get(remotechart.Digest(archives[7])); !ok || kept > 2 {
 		t.Errorf("bounded cache kept %d archives (newest kept: %v), want at most 2 with the newest", kept, ok)
+	}
+}
+
+func TestHostileIndexRefused(t *testing.T) {
+	bomb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "apiVersion: v1\nentries:\n"+hostile.AliasBomb())
+	}))
+	defer bomb.Close()
+	_, _, err := client(t, t.TempDir(), nil).Resolve(t.Context(), remotechart.Ref{Repository: bomb.URL, Name: "web", Constraint: "1.0.0"}, nil)
+	var be *yamlbound.Error
+	if !errors.As(err, &be) {
+		t.Fatalf("Resolve from a repository serving an alias bomb as index.yaml: %v, want a *yamlbound.Error", err)
 	}
 }
