@@ -2,11 +2,11 @@ package remotechart_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"sync"
