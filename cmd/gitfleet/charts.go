@@ -34,7 +34,7 @@ func (c *chartFlags) add(f *pflag.FlagSet) {
 	if base, err := os.UserCacheDir(); err == nil {
 		dir = filepath.Join(base, "gitfleet", "charts")
 	}
-	f.StringVar(&c.cacheDir, "chart-cache-dir", dir, "directory that keeps the archives of remote Helm charts, by digest, shared by every gitfleet command and process on the machine; a chart in it is never fetched again, so a repository that is down stops only charts never fetched before. Empty keeps nothing between runs")
+	f.StringVar(&c.cacheDir, "chart-cache-dir", dir, "directory that keeps the archives of remote Helm charts, by digest, shared by every gitfleet command and process on the machine; a chart in it is never fetched again, so a repository that is down stops only charts never fetched before. Empty keeps them in memory, for one run (one serve process) only")
 	f.StringVar(&c.cacheSize, "chart-cache-size", "1Gi", "most disk space --chart-cache-dir may use (a quantity such as 512Mi or 2Gi); the least recently used charts are removed past it")
 	f.DurationVar(&c.timeout, remotechart.FlagTimeout[2:], d.Timeout, "how long one request to a Helm repository or OCI registry may take (a render waiting on it fails after this, and its clusters keep what they run)")
 	f.StringVar(&c.maxSize, remotechart.FlagMaxSize[2:], "16Mi", "largest chart archive (and OCI manifest) gitfleet downloads")
@@ -64,8 +64,8 @@ func (c *chartFlags) client(secrets remotechart.SecretResolver, offline bool, st
 		if c.flags != nil && c.flags.Changed("chart-cache-dir") {
 			return nil, fmt.Errorf("--chart-cache-dir: %w", err)
 		}
-		fmt.Fprintf(stderr, "warning: %v; remote charts are fetched on every run (set --chart-cache-dir)\n", err)
-		opts.Cache, _ = remotechart.OpenCache("", 0)
+		fmt.Fprintf(stderr, "warning: %v; remote charts are kept in memory only, and fetched again by every run (set --chart-cache-dir)\n", err)
+		opts.Cache, _ = remotechart.OpenCache("", size)
 	}
 	return remotechart.New(opts)
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -18,9 +19,18 @@ import (
 // one filesystem), so no reader sees half of one; a reader checks the digest of what it
 // read, so a damaged file is a miss, not a wrong chart; and removing a file another
 // process is about to read costs that process a fetch, nothing more.
+//
+// A Cache without a directory keeps archives in memory, for the life of the process (a
+// gitfleet serve without a writable disk still fetches each chart once).
 type Cache struct {
 	dir      string
 	maxBytes int64
+
+	mu     sync.Mutex
+	memory map[string][]byte
+	// order is the digests in memory, least recently stored first.
+	order []string
+	bytes int64
 }
 
 // digestPrefix is the only digest algorithm of the lock file.
@@ -33,10 +43,10 @@ func Digest(archive []byte) string {
 }
 
 // OpenCache makes (mode 0700) and opens a cache directory holding at most maxBytes of
-// archives; an empty dir is a cache that keeps nothing.
+// archives; an empty dir keeps them in memory (at most maxBytes; 0 keeps nothing).
 func OpenCache(dir string, maxBytes int64) (*Cache, error) {
 	if dir == "" {
-		return &Cache{}, nil
+		return &Cache{maxBytes: maxBytes}, nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("chart cache: %w", err)
@@ -56,6 +66,12 @@ func (c *Cache) path(digest string) string {
 
 // Get returns the archive with the digest, if the cache holds it whole.
 func (c *Cache) Get(digest string) ([]byte, bool) {
+	if c.dir == "" {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		data, ok := c.memory[digest]
+		return data, ok
+	}
 	p := c.path(digest)
 	if p == "" {
 		return nil, false
@@ -75,6 +91,10 @@ func (c *Cache) Get(digest string) ([]byte, bool) {
 // beyond the size bound (never the one just stored).
 func (c *Cache) Put(archive []byte) error {
 	digest := Digest(archive)
+	if c.dir == "" {
+		c.putMemory(digest, archive)
+		return nil
+	}
 	p := c.path(digest)
 	if p == "" {
 		return nil
@@ -144,4 +164,28 @@ func (c *Cache) evict(keep string) error {
 		total -= f.size
 	}
 	return nil
+}
+
+// putMemory keeps an archive in memory, dropping the oldest beyond the bound.
+func (c *Cache) putMemory(digest string, archive []byte) {
+	if int64(len(archive)) > c.maxBytes {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.memory[digest]; ok {
+		return
+	}
+	if c.memory == nil {
+		c.memory = map[string][]byte{}
+	}
+	c.memory[digest] = archive
+	c.order = append(c.order, digest)
+	c.bytes += int64(len(archive))
+	for c.bytes > c.maxBytes && len(c.order) > 0 {
+		old := c.order[0]
+		c.order = c.order[1:]
+		c.bytes -= int64(len(c.memory[old]))
+		delete(c.memory, old)
+	}
 }

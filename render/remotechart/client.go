@@ -88,7 +88,7 @@ func New(opts Options) (*Client, error) {
 		opts.MaxIndexSize = d.MaxIndexSize
 	}
 	if opts.Cache == nil {
-		opts.Cache = &Cache{}
+		opts.Cache, _ = OpenCache("", 0)
 	}
 	if opts.Log.GetSink() == nil {
 		opts.Log = logr.Discard()

@@ -335,3 +335,31 @@ func TestHostileIndexRefused(t *testing.T) {
 		t.Fatalf("Resolve from a repository serving an alias bomb as index.yaml: %v, want a *yamlbound.Error", err)
 	}
 }
+
+func TestMemoryCache(t *testing.T) {
+	c, err := remotechart.OpenCache("", 2500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, big := []byte(strings.Repeat("a", 1000)), []byte(strings.Repeat("b", 1000)), []byte(strings.Repeat("c", 3000))
+	for _, data := range [][]byte{a, b, big} {
+		if err := c.Put(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, ok := c.Get(remotechart.Digest(a)); !ok || string(got) != string(a) {
+		t.Error("an archive within the bound was not kept")
+	}
+	if _, ok := c.Get(remotechart.Digest(big)); ok {
+		t.Error("an archive over the whole bound was kept")
+	}
+	if err := c.Put([]byte(strings.Repeat("d", 1000))); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get(remotechart.Digest(a)); ok {
+		t.Error("the oldest archive was kept past the bound")
+	}
+	if _, ok := c.Get(remotechart.Digest(b)); !ok {
+		t.Error("a newer archive was dropped")
+	}
+}
