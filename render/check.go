@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"gitfleet.dev/gitfleet/render/remotechart"
 	"gitfleet.dev/gitfleet/render/yamlbound"
 	"gitfleet.dev/gitfleet/schema"
 )
@@ -31,6 +32,23 @@ func (r *Renderer) Check(ctx context.Context) schema.ErrorList {
 			if errors.As(app.Err, &needsKey) && r.opts.Decrypt == nil {
 				// Without the key only the sops files' structure is checked (while the
 				// repository is copied into memory); validate notes SealedFiles.
+				continue
+			}
+			var notCached *remotechart.NotCachedError
+			if errors.As(app.Err, &notCached) {
+				// validate works offline; it notes UnfetchedCharts.
+				continue
+			}
+			var notLocked *remotechart.NotLockedError
+			var stale *remotechart.StaleLockError
+			if errors.As(app.Err, &notLocked) || errors.As(app.Err, &stale) {
+				// The same for every cluster: reported once, at the App's chart.
+				var rerr *Error
+				msg := app.Err.Error()
+				if errors.As(app.Err, &rerr) {
+					msg = rerr.Err.Error()
+				}
+				errs = appendNew(errs, o.Errorf("spec.source.helm", "%s", msg))
 				continue
 			}
 			if app.Err != nil {
@@ -67,6 +85,15 @@ func (r *Renderer) Check(ctx context.Context) schema.ErrorList {
 			}
 			for _, p := range problems {
 				errs = append(errs, r.problemAt(app.App, c.Metadata.Name, p))
+			}
+		}
+	}
+	// An App's own chart must be locked whether or not it targets a cluster today: the lock
+	// belongs in the pull request that adds the App, not in the one that first targets it.
+	for _, app := range r.repo.Apps {
+		if h := app.Spec.Source.Helm; h != nil && h.IsRemote() {
+			if _, err := lockedChart(r.repo, remoteChart{ref: remotechart.AppRef(h)}); err != nil {
+				errs = appendNew(errs, app.Origin.Errorf("spec.source.helm", "loading chart %s: %s", h.Chart, err.Error()))
 			}
 		}
 	}

@@ -6,6 +6,13 @@
 // builds each App with kustomize's krusty engine, and labels every object with the App it
 // came from. An App's output is built once and shared by every cluster it targets.
 //
+// The one thing a render may read from the network is a Helm chart that an App takes from
+// a Helm repository or OCI registry (or a dependency its Chart.yaml declares there), and
+// only the version and archive digest the repository's ChartLock pins, through
+// Options.Charts (package remotechart, which also keeps the archives in a cache on disk).
+// A chart that is not locked, whose lock is stale, whose archive has another digest, or
+// that cannot be fetched fails its App like any other broken input.
+//
 // A broken App does not stop the others: its result carries an *Error naming the App,
 // the cluster, the file and the reason, and it has no objects, so nothing of it can be
 // applied or pruned.

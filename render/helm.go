@@ -44,16 +44,7 @@ func chartFiles(src fs.FS, chartPath string, limits yamlbound.Limits) ([]*loader
 		if err := checkFile(p, data, yamlbound.Limits{MaxFileSize: limits.MaxFileSize}); err != nil {
 			return nil, err
 		}
-		files, err := loader.LoadArchiveFiles(bytes.NewReader(data))
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			if err := checkFile(path.Join(p, f.Name), f.Data, chartFileLimits(f.Name, limits)); err != nil {
-				return nil, err
-			}
-		}
-		return files, nil
+		return archiveFiles(p, data, limits)
 	}
 	rules := ignore.Empty()
 	if data, err := fs.ReadFile(src, path.Join(p, ignore.HelmIgnore)); err == nil {
@@ -96,6 +87,22 @@ func chartFiles(src fs.FS, chartPath string, limits yamlbound.Limits) ([]*loader
 	})
 	if err != nil {
 		return nil, err
+	}
+	return files, nil
+}
+
+// archiveFiles reads a chart archive (name is where it came from, for errors), each file
+// held to the limits as chartFiles holds a directory's. The archive's own size is its
+// source's to bound: the file limit in the repository, the fetch limit for a remote one.
+func archiveFiles(name string, data []byte, limits yamlbound.Limits) ([]*loader.BufferedFile, error) {
+	files, err := loader.LoadArchiveFiles(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if err := checkFile(path.Join(name, f.Name), f.Data, chartFileLimits(f.Name, limits)); err != nil {
+			return nil, err
+		}
 	}
 	return files, nil
 }
@@ -181,7 +188,7 @@ func helmTemplate(ctx context.Context, c *chart.Chart, release, namespace string
 	// As helm install and helm template do: a dependency declared in Chart.yaml but not
 	// vendored in charts/ is an error, not a chart silently rendered without it.
 	if err := action.CheckDependencies(c, c.Metadata.Dependencies); err != nil {
-		return nil, fmt.Errorf("chart %s: %w (vendor them with helm dependency build)", c.Name(), err)
+		return nil, fmt.Errorf("chart %s: %w (vendor them with helm dependency build, or give them a https:// or oci:// repository in Chart.yaml and run gitfleet lock)", c.Name(), err)
 	}
 	if err := chartutil.ValidateReleaseName(release); err != nil {
 		return nil, fmt.Errorf("helm template: release name %q: %w", release, err)

@@ -32,7 +32,9 @@ type Renderer struct {
 	// generated one for spec.namespace and for each business Namespace the App targets.
 	entry map[string]string
 	// charts reads each Helm App's chart files at most once.
-	charts map[string]func() (chartInput, error)
+	charts map[string]*chartOnce
+	// unfetched are the remote charts an offline fetcher did not have.
+	unfetched chartSet
 	// manifests finds the file and line of a rendered object, for Check.
 	manifests *manifestIndex
 	// sops records the SOPS-encrypted files of the revision.
@@ -99,16 +101,34 @@ type Options struct {
 	// Isolation, when set, runs each Helm template in a child process that is killed past
 	// the timeout or its memory cap; nil renders in this process (tests, libraries).
 	Isolation *Isolation
+	// Charts fetches the locked remote charts of Apps (and the remote dependencies of
+	// charts). Nil fails every App that needs one, with ErrNoChartFetcher.
+	Charts ChartFetcher
 	// Decrypt opens SOPS-encrypted files with the operator's age identities while the
 	// repository is copied into memory. Nil leaves them encrypted: their structure is
 	// checked, and an App that reads one cannot be rendered (validate accepts it).
 	Decrypt *Decryptor
 }
 
-// chartInput is a Helm App's chart as read from the repository, with its digest.
+// chartInput is a Helm App's chart as read from the repository or fetched, with its
+// digest.
 type chartInput struct {
 	files  []*loader.BufferedFile
 	digest string
+}
+
+// chartOnce reads one App's chart the first time a render needs it; the context is the
+// first render's (a fetch that it cancelled fails the App in this revision only).
+type chartOnce struct {
+	once sync.Once
+	load func(ctx context.Context) (chartInput, error)
+	in   chartInput
+	err  error
+}
+
+func (c *chartOnce) get(ctx context.Context) (chartInput, error) {
+	c.once.Do(func() { c.in, c.err = c.load(ctx) })
+	return c.in, c.err
 }
 
 // New copies the repository tree into memory and prepares a build for every App.
@@ -154,7 +174,7 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 	r := &Renderer{
 		repo: repo, opts: opts, src: src, kfs: refusingFS{FileSystem: mem, refused: refused}, manifests: &manifestIndex{src: src}, sops: sopsFiles,
 		entry:  map[string]string{},
-		charts: map[string]func() (chartInput, error){},
+		charts: map[string]*chartOnce{},
 		cache:  map[string]*cached{}, private: map[string]bool{},
 	}
 	if opts.Cache != nil {
@@ -178,18 +198,19 @@ func NewWithOptions(ctx context.Context, src fs.FS, repo *schema.Repo, opts Opti
 				}
 			}
 		case app.Spec.Source.Helm != nil:
-			chartPath := app.Spec.Source.Helm.Chart
-			r.charts[app.Metadata.Name] = sync.OnceValues(func() (chartInput, error) {
-				files, err := chartFiles(src, chartPath, opts.Limits.YAML)
+			r.charts[app.Metadata.Name] = &chartOnce{load: func(ctx context.Context) (chartInput, error) {
+				chartPath := app.Spec.Source.Helm.Chart
+				fromRepo := func() ([]*loader.BufferedFile, error) { return chartFiles(src, chartPath, opts.Limits.YAML) }
+				files, label, err := fetchChart(ctx, repo, app, opts.Charts, &r.unfetched, fromRepo, opts.Limits.YAML)
 				if err != nil {
-					return chartInput{}, fmt.Errorf("loading chart %s: %w", chartPath, err)
+					return chartInput{}, fmt.Errorf("loading chart %s: %w", label, err)
 				}
 				c, err := loader.LoadFiles(files)
 				if err != nil {
-					return chartInput{}, fmt.Errorf("loading chart %s: %w", chartPath, err)
+					return chartInput{}, fmt.Errorf("loading chart %s: %w", label, err)
 				}
-				return chartInput{files: files, digest: chartDigest(files)}, checkTemplates(chartPath, c)
-			})
+				return chartInput{files: files, digest: chartDigest(files)}, checkTemplates(label, c)
+			}}
 		}
 	}
 	return r, nil
@@ -308,7 +329,7 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 	name := app.Metadata.Name
 	fleet := r.repo.Fleet.Metadata.Name
 	if h := app.Spec.Source.Helm; h != nil {
-		chart, err := r.charts[name]()
+		chart, err := r.charts[name].get(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -334,7 +355,7 @@ func (r *Renderer) appIn(ctx context.Context, app *schema.App, c *schema.Cluster
 		return r.once(string(key), func(filesys.FileSystem) ([]*unstructured.Unstructured, error) {
 			ch, err := loader.LoadFiles(chart.files)
 			if err != nil {
-				return nil, fmt.Errorf("loading chart %s: %w", h.Chart, err)
+				return nil, fmt.Errorf("loading chart %s: %w", chartLabel(h), err)
 			}
 			release := h.ReleaseName
 			if release == "" {

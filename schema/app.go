@@ -66,12 +66,27 @@ type AppSource struct {
 	Helm      *HelmSource      `yaml:"helm,omitempty" json:"helm,omitempty"`
 }
 
-// HelmSource is a Helm v3 chart kept in the repository (a directory or a .tgz), rendered
-// without a cluster and without network access, like `helm template`.
+// HelmSource is a Helm v3 chart, rendered without a cluster like `helm template`. The
+// chart is either kept in the repository (a directory or a .tgz; Repository empty) or
+// taken from a Helm repository or an OCI registry (Repository set), pinned by the fleet
+// repository's ChartLock to an exact version and the digest of its archive, so that
+// what is applied is what the lock file, reviewed in a pull request, says.
 type HelmSource struct {
-	// Chart is the chart directory or .tgz file, relative to the repository root.
-	// Dependencies must be vendored in its charts/ directory.
+	// Chart is, without Repository, the chart directory or .tgz file relative to the
+	// repository root, whose dependencies are vendored in its charts/ directory or
+	// locked like a remote chart's. With Repository, it is the chart's name there.
 	Chart string `yaml:"chart" json:"chart"`
+	// Repository is where a remote chart comes from: the address of a Helm repository
+	// (https://charts.example.com, the directory that serves index.yaml) or of an OCI
+	// registry path (oci://registry.example.com/charts; the chart is
+	// oci://registry.example.com/charts/<chart>).
+	Repository string `yaml:"repository,omitempty" json:"repository,omitempty"`
+	// Version is, with Repository, the chart version or semver range (1.2.3, ~1.2,
+	// >=1.2 <2); `gitfleet lock` resolves it to one version in the lock file.
+	Version string `yaml:"version,omitempty" json:"version,omitempty"`
+	// Auth are the credentials for Repository, each a reference to a secret, also sent to
+	// the chart's dependencies on the same host (as Helm does), never to another host.
+	Auth *ChartAuth `yaml:"auth,omitempty" json:"auth,omitempty"`
 	// ReleaseName defaults to the App's name (TKEStack's Helm app name rules apply).
 	ReleaseName string `yaml:"releaseName,omitempty" json:"releaseName,omitempty"`
 	// ValuesFiles are values files in the repository, applied in order over the chart's
@@ -83,6 +98,26 @@ type HelmSource struct {
 	ValuesByLabel []LabelValues `yaml:"valuesByLabel,omitempty" json:"valuesByLabel,omitempty"`
 	// ValuesByCluster are applied last, on the named cluster.
 	ValuesByCluster map[string]map[string]any `yaml:"valuesByCluster,omitempty" json:"valuesByCluster,omitempty"`
+}
+
+// IsRemote says whether the chart comes from a Helm repository or an OCI registry.
+func (h *HelmSource) IsRemote() bool { return h.Repository != "" }
+
+// ChartAuth are the credentials of a Helm repository or OCI registry: basic auth
+// (username and password), or a bearer token, and optionally a TLS client certificate
+// and the CA that signs the server's certificate. Every value is a reference (the
+// operator's secret policy decides which ones a repository may name), never the value.
+type ChartAuth struct {
+	Username *SecretRef `yaml:"username,omitempty" json:"username,omitempty"`
+	Password *SecretRef `yaml:"password,omitempty" json:"password,omitempty"`
+	// Token is sent as "Authorization: Bearer <token>" (an OCI registry's access token).
+	Token *SecretRef `yaml:"token,omitempty" json:"token,omitempty"`
+	// CertFile and KeyFile are a PEM client certificate and its key, for mutual TLS.
+	CertFile *SecretRef `yaml:"certFile,omitempty" json:"certFile,omitempty"`
+	KeyFile  *SecretRef `yaml:"keyFile,omitempty" json:"keyFile,omitempty"`
+	// CAFile is the PEM CA bundle the server's certificate is checked against, instead
+	// of the system's.
+	CAFile *SecretRef `yaml:"caFile,omitempty" json:"caFile,omitempty"`
 }
 
 // LabelValues are Helm values for the clusters a selector matches.

@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path"
 	"regexp"
 	"strings"
@@ -157,10 +158,16 @@ func (a *App) validateHelm(r *Repo, fsys fs.FS) ErrorList {
 	var errs ErrorList
 	chart := path.Clean(strings.TrimPrefix(h.Chart, "./"))
 	switch {
+	case h.IsRemote():
+		errs = append(errs, validateRemoteChart(o, h)...)
+	case h.Auth != nil:
+		errs = append(errs, o.Errorf("spec.source.helm.auth", "auth is for a chart from a Helm repository or OCI registry (set spec.source.helm.repository); the remote dependencies of a chart in the repository are fetched without credentials"))
+	case h.Version != "":
+		errs = append(errs, o.Errorf("spec.source.helm.version", "version is for a chart from a Helm repository or OCI registry (set spec.source.helm.repository); a chart in the repository has the version its Chart.yaml says"))
 	case h.Chart == "":
 		errs = append(errs, o.Errorf("spec.source.helm.chart", "the chart is required: a chart directory or .tgz file in the repository"))
 	case path.IsAbs(h.Chart) || chart == ".." || strings.HasPrefix(chart, "../") || strings.Contains(h.Chart, "://"):
-		errs = append(errs, o.Errorf("spec.source.helm.chart", "chart %q must be a path inside the repository: gitfleet renders without network access, so vendor the chart (helm pull --untar) into the repository", h.Chart))
+		errs = append(errs, o.Errorf("spec.source.helm.chart", "chart %q must be a path inside the repository; for a chart from a Helm repository or OCI registry set spec.source.helm.repository to its address and chart to its name", h.Chart))
 	case strings.HasSuffix(chart, ".tgz"):
 		if _, err := fs.Stat(fsys, chart); err != nil {
 			errs = append(errs, o.Errorf("spec.source.helm.chart", "chart archive %q does not exist in the repository", h.Chart))
@@ -189,4 +196,70 @@ func (a *App) validateHelm(r *Repo, fsys fs.FS) ErrorList {
 		}
 	}
 	return errs
+}
+
+// chartName is what a chart's name may be (Helm's own rule for chart names, as `helm
+// create` and `helm lint` check it): it is part of URLs and OCI references.
+var chartName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$`)
+
+// validateRemoteChart checks a chart from a Helm repository or an OCI registry. Whether
+// it is locked is checked where charts are resolved (the lock's entries depend on the
+// charts' own dependencies, which only the archives say).
+func validateRemoteChart(o Origin, h *HelmSource) ErrorList {
+	var errs ErrorList
+	if err := CheckChartRepository(h.Repository); err != nil {
+		errs = append(errs, o.Errorf("spec.source.helm.repository", "%s", err.Error()))
+	}
+	if !chartName.MatchString(h.Chart) {
+		errs = append(errs, o.Errorf("spec.source.helm.chart", "%q is not a chart name: with repository set, chart is the chart's name in that repository (lowercase letters, digits, '-', '.' and '_'), not a path", h.Chart))
+	}
+	if strings.TrimSpace(h.Version) == "" {
+		errs = append(errs, o.Errorf("spec.source.helm.version", "required with repository: the chart version or a semver range (1.2.3, ~1.2, >=1.2 <2), which gitfleet lock pins"))
+	}
+	if a := h.Auth; a != nil {
+		f := "spec.source.helm.auth"
+		errs = append(errs, validateSecretRef(o, f+".username", a.Username, false)...)
+		errs = append(errs, validateSecretRef(o, f+".password", a.Password, false)...)
+		errs = append(errs, validateSecretRef(o, f+".token", a.Token, false)...)
+		errs = append(errs, validateSecretRef(o, f+".certFile", a.CertFile, false)...)
+		errs = append(errs, validateSecretRef(o, f+".keyFile", a.KeyFile, false)...)
+		errs = append(errs, validateSecretRef(o, f+".caFile", a.CAFile, false)...)
+		switch {
+		case (a.Username == nil) != (a.Password == nil):
+			errs = append(errs, o.Errorf(f, "set both username and password, or neither"))
+		case a.Username != nil && a.Token != nil:
+			errs = append(errs, o.Errorf(f+".token", "set either username and password or token, not both"))
+		}
+		if (a.CertFile == nil) != (a.KeyFile == nil) {
+			errs = append(errs, o.Errorf(f, "a client certificate needs both certFile and keyFile"))
+		}
+	}
+	return errs
+}
+
+// CheckChartRepository checks the address of a Helm repository or OCI registry path, as
+// an App or a chart's dependency writes it.
+func CheckChartRepository(repository string) error {
+	u, err := url.Parse(repository)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not a URL: %w", repository, err)
+	case u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "oci":
+		return fmt.Errorf("%q: want the address of a Helm repository (https://...) or an OCI registry path (oci://registry/path)", repository)
+	case u.Host == "":
+		return fmt.Errorf("%q has no host", repository)
+	case u.User != nil:
+		// A password in the address would be a secret in plain text in the repository.
+		return fmt.Errorf("%q holds credentials: put them in spec.source.helm.auth as references to secrets, never in the address", redactURL(u))
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("%q: a repository address has no query or fragment", repository)
+	}
+	return nil
+}
+
+// redactURL is a URL without its user information.
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	return c.String()
 }

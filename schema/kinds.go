@@ -21,6 +21,7 @@ const (
 	KindHelmRepository    = "HelmRepository"
 	KindRegistryNamespace = "RegistryNamespace"
 	KindLogRule           = "LogRule"
+	KindChartLock         = "ChartLock"
 )
 
 // kinds makes an empty object of each kind for the loader to decode into. It is a
@@ -43,6 +44,7 @@ var kinds = map[string]func() any{
 	KindHelmRepository:    func() any { return &HelmRepository{} },
 	KindRegistryNamespace: func() any { return &RegistryNamespace{} },
 	KindLogRule:           func() any { return &LogRule{} },
+	KindChartLock:         func() any { return &ChartLock{} },
 }
 
 // Repo is a loaded fleet repository: every fleet object it declares, each kind sorted by
@@ -67,6 +69,8 @@ type Repo struct {
 	HelmRepositories   []*HelmRepository
 	RegistryNamespaces []*RegistryNamespace
 	LogRules           []*LogRule
+	// ChartLocks holds the chart lock; more than one is an error.
+	ChartLocks []*ChartLock
 
 	// misversioned are the documents read despite an unsupported apiVersion.
 	misversioned spans
@@ -112,6 +116,8 @@ func (r *Repo) add(obj any) {
 		r.RegistryNamespaces = append(r.RegistryNamespaces, o)
 	case *LogRule:
 		r.LogRules = append(r.LogRules, o)
+	case *ChartLock:
+		r.ChartLocks = append(r.ChartLocks, o)
 	}
 }
 

@@ -49,6 +49,7 @@ func (r *Repo) finish(fsys fs.FS) ErrorList {
 	errs = append(errs, r.validateAddon()...)
 	errs = append(errs, r.validateAlerting()...)
 	errs = append(errs, r.validateAccess()...)
+	errs = append(errs, r.validateChartLocks()...)
 	return errs
 }
 

@@ -20,6 +20,7 @@ import (
 
 type applyOptions struct {
 	limits         renderLimitFlags
+	charts         chartFlags
 	repo           string
 	sopsKey        string
 	revision       string
@@ -75,6 +76,7 @@ something failed or is not healthy yet, 2 when nothing could be applied.`,
 	o.management.addSecretsNamespace(f)
 	o.secrets.addPolicy(f)
 	o.secrets.addDir(f)
+	o.charts.add(f)
 	o.renderCache.add(f)
 	return cmd
 }
@@ -112,6 +114,16 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	}
 	ro := o.limits.render(dec)
 	ro.Cache = cache
+	management, err := o.management.optionalSecrets()
+	if err != nil {
+		return err
+	}
+	charts, err := o.charts.client(o.secrets.resolver(policy, management), false, stderr, logr.Discard())
+	if err != nil {
+		return err
+	}
+	defer charts.Close()
+	ro.Charts = charts
 	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, ro)
 	if err != nil {
 		return err
@@ -124,9 +136,7 @@ func runApply(cmd *cobra.Command, o applyOptions) error {
 	opts.PruneGuard.AllowMassPrune = o.allowMassPrune
 	opts.Log = newLogger(stderr, o.verbose)
 	opts.SecretPolicy = policy
-	if opts.Secrets, err = o.management.optionalSecrets(); err != nil {
-		return err
-	}
+	opts.Secrets = management
 	if isTerminal(stderr) {
 		opts.Progress = &lineProgress{w: stderr, start: time.Now()}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
 	"gitfleet.dev/gitfleet/reconciler/plan"
@@ -18,6 +19,7 @@ type diffOptions struct {
 	output     string
 	secrets    secretFlags
 	sopsKey    string
+	charts     chartFlags
 }
 
 func newDiffCommand() *cobra.Command {
@@ -50,6 +52,8 @@ comparison could not be made.`,
 	f.StringVarP(&o.output, "output", "o", o.output, "report format: text or json")
 	o.secrets.addPolicy(f)
 	o.secrets.addNamespace(f)
+	o.secrets.addDir(f)
+	o.charts.add(f)
 	addSopsKeyFlag(f, &o.sopsKey)
 	return cmd
 }
@@ -87,6 +91,12 @@ func runDiff(cmd *cobra.Command, o diffOptions) error {
 		return err
 	}
 	opts.Render = o.limits.render(dec)
+	charts, err := o.charts.client(o.secrets.resolver(policy, nil), false, cmd.ErrOrStderr(), logr.Discard())
+	if err != nil {
+		return err
+	}
+	defer charts.Close()
+	opts.Render.Charts = charts
 	// The repository against itself: nothing changes between the renders, so every
 	// difference the dry run finds is the cluster's.
 	report, err := plan.Plan(ctx, side, side, opts)

@@ -64,6 +64,7 @@ the fleet repo, describes: clusters and their machines, businesses with quotas p
 cluster, namespaces, addons, alert rules, and apps (kustomize or Helm) and where each goes.
 
   gitfleet validate DIR                      check a fleet repo; every problem with file and line
+  gitfleet lock DIR                          pin remote Helm charts to a version and digest
   gitfleet render DIR --cluster NAME         print the objects a cluster would get
   gitfleet plan --base REV [--head REV]      what a change does on every cluster, and the rules it breaks
   gitfleet apply --repo DIR --kubeconfig F   apply the repo to every cluster it declares
@@ -74,6 +75,6 @@ cluster, namespaces, addons, alert rules, and apps (kustomize or Helm) and where
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(), newRenderCommand(), newPlanCommand(), newDiffCommand(), newApplyCommand(), newSchemaCommand(), newStatusCommand(), newServeCommand(), newMachinesCommand())
+	root.AddCommand(newValidateCommand(), newLockCommand(), newRenderCommand(), newPlanCommand(), newDiffCommand(), newApplyCommand(), newSchemaCommand(), newStatusCommand(), newServeCommand(), newMachinesCommand())
 	return root
 }

@@ -80,7 +80,7 @@ func exampleRepo(t *testing.T) *gitrepo.Repo {
 
 func TestValidate(t *testing.T) {
 	code, out, errOut := gitfleet(t, "validate", "../../fleet-example")
-	if code != 0 || !strings.Contains(out, "is valid: 4 cluster(s), 6 app(s)") {
+	if code != 0 || !strings.Contains(out, "is valid: 4 cluster(s), 7 app(s)") {
 		t.Fatalf("validate fleet-example: exit %d, output %q", code, out)
 	}
 	// The example's NVIDIA device plugin waits for a cluster labelled gpu: pgpu.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
 	"gitfleet.dev/gitfleet/reconciler"
@@ -25,6 +26,7 @@ type planOptions struct {
 	secrets    secretFlags
 	sopsKey    string
 	cache      renderCacheFlags
+	charts     chartFlags
 }
 
 func newPlanCommand() *cobra.Command {
@@ -75,6 +77,8 @@ made (an unreadable revision, a cluster that --live could not reach).`,
 	o.secrets.addPolicy(f)
 	o.secrets.addNamespace(f)
 	o.cache.add(f)
+	o.charts.add(f)
+	o.secrets.addDir(f)
 	return cmd
 }
 
@@ -97,6 +101,12 @@ func runPlan(cmd *cobra.Command, o planOptions) error {
 		return err
 	}
 	opts.Render = o.limits.render(dec)
+	charts, err := o.charts.client(o.secrets.resolver(policy, nil), false, cmd.ErrOrStderr(), logr.Discard())
+	if err != nil {
+		return err
+	}
+	defer charts.Close()
+	opts.Render.Charts = charts
 	// Both sides share it, as they would an in-memory one (see plan.Options.Render).
 	if opts.Render.Cache, err = o.cache.open(cmd.ErrOrStderr()); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
@@ -22,6 +23,7 @@ type renderOptions struct {
 	secrets   secretFlags
 	sopsKey   string
 	cache     renderCacheFlags
+	charts    chartFlags
 }
 
 func newRenderCommand() *cobra.Command {
@@ -53,7 +55,9 @@ are still printed, and the exit status is 1.`,
 	cmd.Flags().StringVarP(&o.outputDir, "output-dir", "o", "", "write one file per object under this directory instead of printing")
 	o.secrets.addPolicy(cmd.Flags())
 	o.secrets.addNamespace(cmd.Flags())
+	o.secrets.addDir(cmd.Flags())
 	o.cache.add(cmd.Flags())
+	o.charts.add(cmd.Flags())
 	return cmd
 }
 
@@ -80,6 +84,12 @@ func runRender(cmd *cobra.Command, dir string, o renderOptions) error {
 	}
 	ro := o.limits.render(dec)
 	ro.Cache = cache
+	charts, err := o.charts.client(o.secrets.resolver(policy, nil), false, cmd.ErrOrStderr(), logr.Discard())
+	if err != nil {
+		return err
+	}
+	defer charts.Close()
+	ro.Charts = charts
 	r, err := render.NewWithOptions(ctx, snap.FS, repo, ro)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 
 type serveOptions struct {
 	limits                                  renderLimitFlags
+	charts                                  chartFlags
 	repoURL, branch, statusBranch, cacheDir string
 	// sopsKey is the age key file for the repository's sops files (--sops-age-key-file).
 	sopsKey                        string
@@ -83,6 +84,7 @@ it only on a trusted network. Push webhooks are verified with the secret in
 	o.management.add(f, "in-cluster")
 	o.secrets.addPolicy(f)
 	o.secrets.addDir(f)
+	o.charts.add(f)
 	o.renderCache.add(f)
 	f.StringVar(&o.webhookSecretEnv, "webhook-secret-env", "", "environment variable holding the push webhook secret")
 	f.DurationVar(&o.interval, "interval", 0, "fetch interval (default: the Fleet's spec.interval)")
@@ -163,8 +165,15 @@ func runServe(ctx context.Context, o serveOptions) error {
 	}
 	apply.Secrets = secrets
 	resolver := o.secrets.resolver(policy, secrets)
+	ro := o.limits.render(dec)
+	charts, err := o.charts.client(resolver, false, os.Stderr, log)
+	if err != nil {
+		return err
+	}
+	defer charts.Close()
+	ro.Charts = charts
 	o.server.Loop = reconciler.LoopOptions{
-		Source: src, Connector: conn, Apply: apply, Interval: o.interval, Render: o.limits.render(dec), Renders: renders,
+		Source: src, Connector: conn, Apply: apply, Interval: o.interval, Render: ro, Renders: renders,
 		WatchDrift: true,
 		Notify: func(ctx context.Context, repo *schema.Repo, d reconciler.DriftReport) {
 			n := notify.New(repo, resolver, notify.Options{Log: log, ExternalURL: o.repoURL})
@@ -242,7 +251,14 @@ func serveOnce(ctx context.Context, o serveOptions, src *gitsource.Source, conn 
 	if err != nil {
 		return err
 	}
-	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true, Render: o.limits.render(dec), Renders: renders}
+	ro := o.limits.render(dec)
+	charts, err := o.charts.client(o.secrets.resolver(apply.SecretPolicy, apply.Secrets), false, os.Stderr, log)
+	if err != nil {
+		return err
+	}
+	defer charts.Close()
+	ro.Charts = charts
+	loopOpts := reconciler.LoopOptions{Source: src, Connector: conn, Apply: apply, WaitForMachines: true, Render: ro, Renders: renders}
 	if loopOpts.Machines, err = o.machineKeeper(conn, o.secrets.resolver(apply.SecretPolicy, apply.Secrets), log); err != nil {
 		return err
 	}

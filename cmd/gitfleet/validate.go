@@ -8,6 +8,7 @@ import (
 
 	"gitfleet.dev/gitfleet/reconciler/machines"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 
 	"gitfleet.dev/gitfleet/reconciler"
@@ -22,6 +23,7 @@ type validateOptions struct {
 	output   string
 	secrets  secretFlags
 	sopsKey  string
+	charts   chartFlags
 }
 
 func newValidateCommand() *cobra.Command {
@@ -59,6 +61,7 @@ read.`,
 	o.secrets.addPolicy(cmd.Flags())
 	o.secrets.addNamespace(cmd.Flags())
 	addSopsKeyFlag(cmd.Flags(), &o.sopsKey)
+	o.charts.add(cmd.Flags())
 	return cmd
 }
 
@@ -78,7 +81,16 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 	if err != nil {
 		return err
 	}
-	repo, list, sealed, err := checkRepo(cmd.Context(), dir, snap, o.previous, o.limits.load(policy), o.limits.render(dec))
+	// Offline: validate fetches nothing (CI without credentials, a laptop on a train); the
+	// charts it cannot check are named.
+	charts, err := o.charts.client(o.secrets.resolver(policy, nil), true, cmd.ErrOrStderr(), logr.Discard())
+	if err != nil {
+		return err
+	}
+	defer charts.Close()
+	ro := o.limits.render(dec)
+	ro.Charts = charts
+	repo, list, checked, err := checkRepo(cmd.Context(), dir, snap, o.previous, o.limits.load(policy), ro)
 	if err != nil {
 		return err
 	}
@@ -112,7 +124,10 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 		for _, w := range warnings {
 			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s: warning: %s\n", w.Position, w.Field, w.Message)
 		}
-		if len(sealed) > 0 {
+		if len(checked.unfetched) > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "note: %d remote chart(s) are not in the chart cache (%s) and validate does not fetch; the apps that use them were checked against the lock file but not rendered: run gitfleet render or gitfleet lock once to fetch them:\n  %s\n", len(checked.unfetched), o.charts.cacheDir, strings.Join(checked.unfetched, "\n  "))
+		}
+		if sealed := checked.sealed; len(sealed) > 0 {
 			// Without the key only the files' structure could be checked; say so, so that
 			// a pass is not read as more than it is.
 			fmt.Fprintf(cmd.ErrOrStderr(), "note: %d sops-encrypted file(s) checked for structure only (%s); the apps that read them were not rendered: pass --sops-age-key-file to check them fully\n", len(sealed), strings.Join(sealed, ", "))
@@ -132,7 +147,16 @@ func runValidate(cmd *cobra.Command, dir string, o validateOptions) error {
 // checkRepo loads, validates and render-checks a snapshot, and checks version upgrades
 // against a previous revision when one is given. Problems are returned as a list; err is
 // for a repository that cannot be read at all.
-func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previous string, opts schema.LoadOptions, ro render.Options) (*schema.Repo, schema.ErrorList, []string, error) {
+// checkedParts are what a check could not look into.
+type checkedParts struct {
+	// sealed are the sops files checked for structure only (no key).
+	sealed []string
+	// unfetched are the remote charts not in the chart cache.
+	unfetched []string
+}
+
+func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previous string, opts schema.LoadOptions, ro render.Options) (*schema.Repo, schema.ErrorList, checkedParts, error) {
+	var parts checkedParts
 	repo, err := schema.LoadWithOptions(ctx, snap.FS, opts)
 	if err == nil {
 		// Clusters without a declared capacity are checked against what their machines
@@ -141,26 +165,26 @@ func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previ
 	}
 	list := schema.AsErrorList(err)
 	if err != nil && list == nil {
-		return nil, nil, nil, fmt.Errorf("loading %s: %w", dir, err)
+		return nil, nil, parts, fmt.Errorf("loading %s: %w", dir, err)
 	}
 	if len(list) > 0 {
 		// Rendering a repository with broken fleet files would only add noise.
-		return repo, list, nil, nil
+		return repo, list, parts, nil
 	}
 	renderer, err := render.NewWithOptions(ctx, snap.FS, repo, ro)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, parts, err
 	}
 	list = append(list, renderer.Check(ctx)...)
-	sealed := renderer.SealedFiles()
+	parts.sealed, parts.unfetched = renderer.SealedFiles(), renderer.UnfetchedCharts()
 	if previous != "" {
 		prevSnap, err := reconciler.OpenSnapshot(ctx, dir, previous)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, parts, err
 		}
 		prevRepo, err := schema.LoadWithOptions(ctx, prevSnap.FS, opts)
 		if err != nil && schema.AsErrorList(err) == nil {
-			return nil, nil, nil, fmt.Errorf("loading %s at %s: %w", dir, previous, err)
+			return nil, nil, parts, fmt.Errorf("loading %s at %s: %w", dir, previous, err)
 		}
 		// A previous revision with problems of its own still says which versions its
 		// clusters had; those are all the upgrade check needs.
@@ -169,5 +193,5 @@ func checkRepo(ctx context.Context, dir string, snap *reconciler.Snapshot, previ
 		}
 	}
 	list.Sort()
-	return repo, list, sealed, nil
+	return repo, list, parts, nil
 }

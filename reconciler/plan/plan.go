@@ -133,6 +133,9 @@ func Plan(ctx context.Context, base, head Side, opts Options) (*Report, error) {
 	}
 	rep.Violations = finishViolations(rep.Violations)
 	rep.Clusters = plans
+	for _, c := range render.ChartLockChanges(b.repo, h.repo) {
+		rep.Charts = append(rep.Charts, ChartChange{Repository: c.Chart.Repository, Chart: c.Chart.Name, Constraint: c.Chart.Constraint, Base: c.Old, Head: c.New})
+	}
 	summarize(rep, b, h)
 	return rep, nil
 }

@@ -24,6 +24,30 @@ type Report struct {
 	// Incomplete lists what could not be planned (a cluster that could not be reached
 	// with --live, say); a report with entries here exits with status 2.
 	Incomplete []string `json:"incomplete"`
+	// Charts are the remote Helm charts whose lock entry the change adds, moves or
+	// removes: a chart bump shows its versions here and its objects per cluster.
+	Charts []ChartChange `json:"charts,omitempty"`
+}
+
+// ChartChange is one remote chart whose locked version differs between base and head.
+type ChartChange struct {
+	Repository string `json:"repository"`
+	Chart      string `json:"chart"`
+	Constraint string `json:"constraint"`
+	// Base and Head are the locked versions; empty where the revision has none.
+	Base string `json:"base,omitempty"`
+	Head string `json:"head,omitempty"`
+}
+
+func (c ChartChange) String() string {
+	from, to := c.Base, c.Head
+	if from == "" {
+		from = "(none)"
+	}
+	if to == "" {
+		to = "(removed)"
+	}
+	return fmt.Sprintf("chart %s %s from %s: %s -> %s", c.Chart, c.Constraint, c.Repository, from, to)
 }
 
 // Revision names one side of the plan.

@@ -35,6 +35,13 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 	}
 	fmt.Fprintf(&b, "%d cluster(s): **%d** to create, **%d** to change, **%d** to prune. Renders: %d run, %d reused.\n\n",
 		s.Clusters, s.Create, s.Change, s.Prune, s.Renders, s.Reused)
+	if len(r.Charts) > 0 {
+		b.WriteString("| Remote chart | Repository | Constraint | Base | Head |\n|---|---|---|---|---|\n")
+		for _, c := range r.Charts {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdEscape(c.Chart), mdEscape(c.Repository), mdEscape(c.Constraint), mdEscape(c.Base), mdEscape(c.Head))
+		}
+		b.WriteString("\n")
+	}
 	quietOnes := quietNames(r)
 	if len(quietOnes) < len(r.Clusters) {
 		b.WriteString("| Cluster | State | Create | Change | Prune | Kept | Violations |\n|---|---|---:|---:|---:|---:|---:|\n")

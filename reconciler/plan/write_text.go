@@ -37,6 +37,13 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	s := r.Summary
 	fmt.Fprintf(&b, "%d cluster(s): %d to create, %d to change, %d to prune; %d violation(s); %d render(s), %d reused\n",
 		s.Clusters, s.Create, s.Change, s.Prune, s.Violations, s.Renders, s.Reused)
+	if len(r.Charts) > 0 {
+		fmt.Fprintln(&b)
+		fmt.Fprintf(&b, "%d remote chart(s) change version:\n", len(r.Charts))
+		for _, c := range r.Charts {
+			fmt.Fprintln(&b, "  "+c.String())
+		}
+	}
 	for _, cp := range r.Clusters {
 		if quiet(cp) {
 			continue

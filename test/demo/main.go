@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"gitfleet.dev/gitfleet/test/chartserver"
 	"gitfleet.dev/gitfleet/test/gitrepo"
 	"gitfleet.dev/gitfleet/test/harness"
 )
@@ -30,9 +31,10 @@ import (
 func main() {
 	gitfleet := flag.String("gitfleet", "bin/gitfleet", "the gitfleet binary to run")
 	example := flag.String("example", "fleet-example", "the example fleet repository to copy")
+	charts := flag.String("charts", "test/demo/charts", "the chart archives the demo's Helm repository serves")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, *gitfleet, *example)
+	err := run(ctx, *gitfleet, *example, *charts)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
@@ -40,7 +42,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, gitfleet, example string) error {
+func run(ctx context.Context, gitfleet, example, charts string) error {
 	work, err := os.MkdirTemp("", "gitfleet-demo-")
 	if err != nil {
 		return err
@@ -146,6 +148,10 @@ func run(ctx context.Context, gitfleet, example string) error {
 		return err
 	}
 
+	if err := remoteChartStep(ctx, gitfleet, charts, repo, apply); err != nil {
+		return err
+	}
+
 	// Whoever merges into the fleet repository is not whoever runs gitfleet: a fleet file
 	// may name only the secrets the operator made available (--secrets-dir,
 	// --secret-env-prefix, --secret-namespaces), never a file or variable of the host.
@@ -165,6 +171,50 @@ func run(ctx context.Context, gitfleet, example string) error {
 }
 
 func step(s string) { fmt.Printf("\n==> %s\n", s) }
+
+// exampleChartRepository is where fleet-example's hello-remote App takes its chart from.
+const exampleChartRepository = "127.0.0.1:8879"
+
+// remoteChartStep serves the Helm repository that fleet-example's hello-remote App names,
+// and makes the pull request that turns it on for gz-dev (the cluster's label): gitfleet
+// lock finds fleet-example's lock up to date, plan shows the App's objects, apply fetches
+// the locked chart and deploys it.
+func remoteChartStep(ctx context.Context, gitfleet, charts string, repo *gitrepo.Repo, apply []string) error {
+	step("A pull request turns on hello-remote, an App whose chart comes from a Helm repository (served on " + exampleChartRepository + ")")
+	srv, err := chartserver.NewHelmRepoAt(exampleChartRepository, chartserver.Auth{}, true)
+	if err != nil {
+		return fmt.Errorf("%w (fleet-example/apps/hello-remote names this address; free it and run the demo again)", err)
+	}
+	defer srv.Close()
+	if err := serveDemoCharts(srv, charts); err != nil {
+		return err
+	}
+	fmt.Printf("   a Helm repository at %s with chart hello 1.0.0, 1.1.0 and 2.0.0; hello-remote asks for ^1.0.0\n", srv.URL)
+	const clusterFile = "clusters/gz-dev.yaml"
+	// The lock is already in fleet-example: gitfleet lock finds it up to date.
+	data, err := os.ReadFile(filepath.Join(repo.Dir, clusterFile))
+	if err != nil {
+		return err
+	}
+	labelled := strings.Replace(string(data), "    env: dev\n", "    env: dev\n    remote-charts: enabled\n", 1)
+	if labelled == string(data) {
+		return fmt.Errorf("%s no longer has the label the demo extends", clusterFile)
+	}
+	if err := repo.Write(map[string]string{clusterFile: labelled}); err != nil {
+		return err
+	}
+	cache := "--chart-cache-dir=" + filepath.Join(repo.Dir, "..", "charts")
+	if err := runCommand(ctx, gitfleet, "lock", repo.Dir, cache); err != nil {
+		return err
+	}
+	if _, err := repo.Commit("Remote charts on gz-dev"); err != nil {
+		return err
+	}
+	if err := runCommand(ctx, gitfleet, "plan", "--repo", repo.Dir, "--base", "HEAD~1", "--head", "HEAD", cache); err != nil {
+		return err
+	}
+	return runCommand(ctx, gitfleet, append(apply, cache)...)
+}
 
 // createDemoSecrets puts the Secrets that fleet-example's files name into the cluster:
 // the SMTP password and the on-call webhook's token of alerting/notify.yaml.
@@ -209,4 +259,23 @@ func shellJoin(args []string) string {
 		out += a
 	}
 	return out
+}
+
+// serveDemoCharts publishes the committed archives of chart hello (see gencharts): the
+// lock in fleet-example pins one of them by digest, so they are served as they are.
+func serveDemoCharts(srv *chartserver.HelmRepo, dir string) error {
+	archives, err := filepath.Glob(filepath.Join(dir, "*.tgz"))
+	if err != nil || len(archives) == 0 {
+		return fmt.Errorf("no chart archives in %s (%v)", dir, err)
+	}
+	for _, a := range archives {
+		data, err := os.ReadFile(a)
+		if err != nil {
+			return err
+		}
+		if err := srv.Add(data); err != nil {
+			return fmt.Errorf("%s: %w", a, err)
+		}
+	}
+	return nil
 }

@@ -25,6 +25,8 @@ type fleet struct {
 	name string
 	repo *gitrepo.Repo
 	conn *countingConnector
+	// render are the options of each apply's renderer (a chart fetcher, say).
+	render render.Options
 }
 
 // newFleet makes a git repository whose Fleet is named after the test, with both harness
@@ -102,7 +104,7 @@ func (f *fleet) apply(mutate ...func(*reconciler.ApplyOptions)) map[string]recon
 	if err != nil {
 		f.t.Fatalf("fleet repo does not load: %v", err)
 	}
-	r, err := render.New(ctx, snap.FS, repo)
+	r, err := render.NewWithOptions(ctx, snap.FS, repo, f.render)
 	if err != nil {
 		f.t.Fatal(err)
 	}
