@@ -32,13 +32,14 @@ func (i *installFlags) add(f *pflag.FlagSet) {
 	i.opts.LeaderElectionID = reconciler.DefaultServerOptions().LeaderElectionID
 	i.plugins = nodePluginImages{}
 	f.StringVar(&i.opts.Image, "image", "", "gitfleet's image, pinned by digest (REPOSITORY@sha256:DIGEST); default: the gitfleet line of --images")
-	f.StringVar(&i.imagesFile, "images", "", "file of NAME=REF lines that make image-push writes (bin/image/pushed.txt): gitfleet's image and its node plugins', pinned by digest")
+	f.StringVar(&i.imagesFile, "images", "", "file of NAME=REF lines that make image-push writes (bin/image/images.txt): gitfleet's image and its node plugins', pinned by digest")
 	f.Var(i.plugins, "node-plugin-image", "NAME=REF: the node plugin image the GPU or network addon's DaemonSet runs, pinned by digest; repeat for each (default: the lines of --images)")
 	f.StringVar(&i.opts.Namespace, "namespace", i.opts.Namespace, "namespace gitfleet runs in: its Lease, Events and the Secrets fleet files refer to")
 	f.StringVar(&i.opts.RepoURL, "repo-url", "", "fleet repository the installed gitfleet follows (https://, ssh://, git@host:path, git://)")
 	f.StringVar(&i.opts.Branch, "branch", i.opts.Branch, "branch it follows")
 	f.Int32Var(&i.opts.Replicas, "replicas", i.opts.Replicas, "replicas; they elect one leader, the others stand by")
 	f.BoolVar(&i.noWebhooks, "no-webhooks", false, "no push webhooks (no Secret gitfleet-webhook needed): the repository is only polled")
+	f.BoolVar(&i.opts.Machines, "machines", false, "check Baremetal clusters' machines over SSH, against the host keys of the ConfigMap gitfleet-machines-known-hosts (key known_hosts)")
 }
 
 // options are the install options once --images is read; flags given on their own win.
@@ -67,7 +68,7 @@ func (i installFlags) options() (install.Options, error) {
 		o.NodePluginImages[name] = ref
 	}
 	if o.Image == "" {
-		return o, fmt.Errorf("--image or --images is required: gitfleet's image, pinned by digest (make image-push IMAGE_REPO=... prints it and writes bin/image/pushed.txt)")
+		return o, fmt.Errorf("--image or --images is required: gitfleet's image, pinned by digest (make image-push IMAGE_REPO=... prints it and writes bin/image/images.txt)")
 	}
 	return o, nil
 }

@@ -77,6 +77,6 @@ cluster, namespaces, addons, alert rules, and apps (kustomize or Helm) and where
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(), newRenderCommand(), newPlanCommand(), newDiffCommand(), newApplyCommand(), newSchemaCommand(), newStatusCommand(), newServeCommand(), newMachinesCommand(), newInstallCommand(), newVersionCommand())
+	root.AddCommand(newValidateCommand(), newRenderCommand(), newPlanCommand(), newDiffCommand(), newApplyCommand(), newSchemaCommand(), newStatusCommand(), newServeCommand(), newMachinesCommand(), newInstallCommand(), newBootstrapCommand(), newVersionCommand())
 	return root
 }

@@ -36,10 +36,13 @@ const (
 	GitSecret = "gitfleet-git"
 	// WebhookSecret holds key secret, which push webhooks are signed with.
 	WebhookSecret = "gitfleet-webhook"
+	// MachinesKnownHosts is the ConfigMap (key known_hosts) of the machines' host keys.
+	MachinesKnownHosts = "gitfleet-machines-known-hosts"
 
 	cacheDir = "/var/cache/gitfleet"
 	gitDir   = "/etc/gitfleet/git"
 	kubeDir  = "/etc/gitfleet/clusters"
+	machDir  = "/etc/gitfleet/machines"
 )
 
 // runAs is the non-root user of the image (its /etc/passwd names it gitfleet).
@@ -164,6 +167,9 @@ func serveArgs(o Options) ([]string, []corev1.EnvVar) {
 	} else {
 		args = append(args, "--webhook-bind-address=0")
 	}
+	if o.Machines {
+		args = append(args, "--machines-known-hosts="+machDir+"/known_hosts")
+	}
 	names := make([]string, 0, len(o.NodePluginImages))
 	for name := range o.NodePluginImages {
 		names = append(names, name)
@@ -192,6 +198,23 @@ func deployment(o Options) *appsv1.Deployment {
 	replicas := o.Replicas
 	podLabels := labels(o)
 	gitOptional := !strings.HasPrefix(o.RepoURL, "ssh://") && strings.Contains(o.RepoURL, "://")
+	mounts := []corev1.VolumeMount{
+		{Name: "git", MountPath: gitDir, ReadOnly: true},
+		{Name: "clusters", MountPath: kubeDir, ReadOnly: true},
+		{Name: "cache", MountPath: cacheDir},
+		{Name: "tmp", MountPath: "/tmp"},
+	}
+	volumes := []corev1.Volume{
+		{Name: "git", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: GitSecret, Optional: &gitOptional}}},
+		{Name: "clusters", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: ClustersSecret}}},
+		{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+	if o.Machines {
+		mounts = append(mounts, corev1.VolumeMount{Name: "machines", MountPath: machDir, ReadOnly: true})
+		volumes = append(volumes, corev1.Volume{Name: "machines", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: MachinesKnownHosts}}}})
+	}
 	return &appsv1.Deployment{
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
 		ObjectMeta: meta(o),
@@ -233,19 +256,9 @@ func deployment(o Options) *appsv1.Deployment {
 							ReadOnlyRootFilesystem: &yes, AllowPrivilegeEscalation: &no,
 							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 						},
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "git", MountPath: gitDir, ReadOnly: true},
-							{Name: "clusters", MountPath: kubeDir, ReadOnly: true},
-							{Name: "cache", MountPath: cacheDir},
-							{Name: "tmp", MountPath: "/tmp"},
-						},
+						VolumeMounts: mounts,
 					}},
-					Volumes: []corev1.Volume{
-						{Name: "git", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: GitSecret, Optional: &gitOptional}}},
-						{Name: "clusters", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: ClustersSecret}}},
-						{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-					},
+					Volumes: volumes,
 				},
 			},
 		},

@@ -37,6 +37,10 @@ type Options struct {
 	// Webhooks enables the push webhooks, verified with the secret in the Secret
 	// gitfleet-webhook (key secret); without them serve only polls.
 	Webhooks bool
+	// Machines enables the SSH checks of Baremetal clusters' machines: their host keys come
+	// from the ConfigMap gitfleet-machines-known-hosts (key known_hosts), their login keys
+	// are Secrets in Namespace that the Cluster files name.
+	Machines bool
 }
 
 // DefaultOptions returns the install of a management cluster; Image and RepoURL have no
