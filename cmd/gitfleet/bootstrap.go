@@ -30,6 +30,9 @@ type bootstrapOptions struct {
 	cluster  string
 	fleet    string
 	cacheDir string
+	// clusterVersion is the management cluster's version for a new cluster file; empty
+	// asks its API server.
+	clusterVersion string
 }
 
 func newBootstrapCommand() *cobra.Command {
@@ -63,6 +66,7 @@ flags serve takes.`,
 	f.StringVar(&o.appPath, "path", "apps/gitfleet", "directory of the repository that holds gitfleet's own App")
 	f.StringVar(&o.cluster, "cluster", "global", "the management cluster's name in the fleet: the App targets it")
 	f.StringVar(&o.fleet, "fleet-name", "fleet", "the Fleet's name, for a repository that has no fleet.yaml yet")
+	f.StringVar(&o.clusterVersion, "cluster-version", "", "Kubernetes version of the management cluster for a new clusters/NAME.yaml, such as 1.37.2 (default: what its API server reports)")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "where the repository is cloned (default: a temporary directory, removed after)")
 	f.StringVar(&o.git.gitTokenEnv, "git-token-env", "", "environment variable holding the HTTPS token")
 	f.StringVar(&o.git.gitUsername, "git-username", "", "HTTPS username (default git) or SSH login")
@@ -129,9 +133,11 @@ func runBootstrap(ctx context.Context, o bootstrapOptions, out io.Writer) error 
 		return err
 	}
 	if err := keep(path.Join("clusters", o.cluster+".yaml"), func() ([]byte, error) {
-		v, err := serverVersion(cfg)
-		if err != nil {
-			return nil, err
+		v := o.clusterVersion
+		if v == "" {
+			if v, err = serverVersion(cfg); err != nil {
+				return nil, err
+			}
 		}
 		return []byte(clusterYAML(o.cluster, v)), nil
 	}); err != nil {
@@ -208,6 +214,10 @@ func serverVersion(cfg *rest.Config) (string, error) {
 	// v1.37.2-gke.1 -> 1.37.2: the release, not the vendor's build.
 	release, _, _ := strings.Cut(strings.TrimPrefix(v.GitVersion, "v"), "-")
 	release, _, _ = strings.Cut(release, "+")
+	if release == "" || release == "0.0.0" {
+		// An API server built without version stamping (from source) reports v0.0.0.
+		return "", fmt.Errorf("the management cluster's API server reports no release (%q); pass --cluster-version", v.GitVersion)
+	}
 	return release, nil
 }
 

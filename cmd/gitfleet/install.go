@@ -183,9 +183,7 @@ func applyInstall(ctx context.Context, cfg *rest.Config, objs []*unstructured.Un
 		return fmt.Errorf("connecting to the management cluster: %w", err)
 	}
 	for _, u := range objs {
-		obj := u.DeepCopy()
-		//nolint:staticcheck // client.Apply with unstructured objects is the plain server-side apply.
-		if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(reconciler.FieldManager), client.ForceOwnership); err != nil {
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u.DeepCopy()), client.FieldOwner(reconciler.FieldManager), client.ForceOwnership); err != nil {
 			return fmt.Errorf("applying %s %s: %w", u.GetKind(), objectName(u), err)
 		}
 		fmt.Fprintf(out, "applied %s %s\n", u.GetKind(), objectName(u))
