@@ -75,7 +75,7 @@ image-push: image
 ## as an App of the example fleet, with the images make image built (their digests)
 example-install: image
 	$(BIN)/linux_$(HOST_ARCH)/gitfleet install --images $(IMAGE_DIR)/images.txt \
-	  --repo-url ssh://git@git.example.com/platform/fleet.git --branch main --machines > fleet-example/apps/gitfleet/install.yaml
+	  --repo-url ssh://git@git.example.com/platform/fleet.git --branch main --machines --as-app > fleet-example/apps/gitfleet/install.yaml
 
 ## tools: kube-apiserver, etcd, kwok ... from the Go module proxy into .tools/bin (cached)
 tools:

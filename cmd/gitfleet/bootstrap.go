@@ -87,11 +87,17 @@ func runBootstrap(ctx context.Context, o bootstrapOptions, out io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// Applied once with its Namespace; committed without it (install.Options.AsApp).
 	objs, err := install.Objects(opts)
 	if err != nil {
 		return err
 	}
-	manifests, err := install.YAML(objs)
+	opts.AsApp = true
+	appObjs, err := install.Objects(opts)
+	if err != nil {
+		return err
+	}
+	manifests, err := install.YAML(appObjs)
 	if err != nil {
 		return err
 	}

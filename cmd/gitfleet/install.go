@@ -144,6 +144,7 @@ identity and known_hosts; HTTPS: token), gitfleet-webhook (key secret, unless
 	}
 	f := cmd.Flags()
 	o.flags.add(f)
+	f.BoolVar(&o.flags.opts.AsApp, "as-app", false, "print the install as an App of the fleet repository (as gitfleet bootstrap commits it): without the Namespace, which the reconciler keeps itself")
 	f.BoolVar(&o.apply, "apply", false, "apply the objects to the management cluster instead of printing them")
 	o.management.add(f, "in-cluster")
 	return cmd

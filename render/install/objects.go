@@ -48,14 +48,18 @@ const (
 // runAs is the non-root user of the image (its /etc/passwd names it gitfleet).
 const runAs int64 = 65532
 
-// Objects returns the install objects in the order they apply: Namespace, ServiceAccount,
-// Role, RoleBinding, Service, Deployment. An invalid option is an *OptionError.
+// Objects returns the install objects in the order they apply: Namespace (unless
+// o.AsApp), ServiceAccount, Role, RoleBinding, Service, Deployment. An invalid option is an
+// *OptionError.
 func Objects(o Options) ([]*unstructured.Unstructured, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	typed := []runtime.Object{
-		&corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: metav1.ObjectMeta{Name: o.Namespace, Labels: labels(o)}},
+	var typed []runtime.Object
+	if !o.AsApp {
+		typed = append(typed, &corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: metav1.ObjectMeta{Name: o.Namespace, Labels: labels(o)}})
+	}
+	typed = append(typed,
 		&corev1.ServiceAccount{TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: meta(o)},
 		role(o),
 		&rbacv1.RoleBinding{
@@ -66,7 +70,7 @@ func Objects(o Options) ([]*unstructured.Unstructured, error) {
 		},
 		service(o),
 		deployment(o),
-	}
+	)
 	out := make([]*unstructured.Unstructured, 0, len(typed))
 	for _, t := range typed {
 		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(t)

@@ -132,6 +132,20 @@ func TestOptionErrors(t *testing.T) {
 	}
 }
 
+// TestObjectsAsApp: the install as an App of the fleet repository has no Namespace (the
+// reconciler keeps gitfleet-system itself).
+func TestObjectsAsApp(t *testing.T) {
+	o := validOptions()
+	o.AsApp = true
+	objs, err := Objects(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 5 || objs[0].GetKind() != "ServiceAccount" {
+		t.Errorf("install as an App: %d objects starting with %s, want the 5 without the Namespace", len(objs), objs[0].GetKind())
+	}
+}
+
 func toStrings(in []any) []string {
 	out := make([]string, len(in))
 	for i, v := range in {

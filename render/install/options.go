@@ -41,6 +41,13 @@ type Options struct {
 	// from the ConfigMap gitfleet-machines-known-hosts (key known_hosts), their login keys
 	// are Secrets in Namespace that the Cluster files name.
 	Machines bool
+	// AsApp leaves the Namespace out, for the install as an App of the fleet repository
+	// (gitfleet bootstrap). The reconciler keeps gitfleet-system in every member cluster
+	// itself (the inventories live there) with its own labels, so an App that also owned
+	// it would rewrite it at every apply, and removing that App would prune gitfleet's
+	// namespace with its Secrets and every inventory. The one-time apply of bootstrap
+	// creates the Namespace.
+	AsApp bool
 }
 
 // DefaultOptions returns the install of a management cluster; Image and RepoURL have no
