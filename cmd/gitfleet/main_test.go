@@ -116,8 +116,8 @@ func TestRenderIsStable(t *testing.T) {
 	if first != second {
 		t.Error("two renders of the same repository differ")
 	}
-	if n := strings.Count(first, "\n---\n") + 1; n != 301 {
-		t.Errorf("render printed %d objects, want 301", n)
+	if n := strings.Count(first, "\n---\n") + 1; n != 300 {
+		t.Errorf("render printed %d objects, want 300", n)
 	}
 	_, one, _ := gitfleet(t, "render", "../../fleet-example", "--cluster", "gz-dev", "--app", "guestbook")
 	if strings.Contains(one, "bj-prod") || strings.Contains(one, "app: platform-base") || !strings.Contains(one, "kind: Deployment") {
