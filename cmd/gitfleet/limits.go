@@ -18,6 +18,9 @@ type renderLimitFlags struct {
 	limits render.Limits
 	// maxMemory caps each Helm render's child process; 0 renders in gitfleet's process.
 	maxMemory int64
+	// nodePlugins ride with the limits because every command that renders takes both:
+	// the node plugins' images are part of what a render produces.
+	nodePlugins nodePluginFlags
 }
 
 // defaultMaxRenderMemory is ten times what the largest public charts take to render
@@ -36,6 +39,7 @@ func (r *renderLimitFlags) add(f *pflag.FlagSet) {
 	r.maxMemory = defaultMaxRenderMemory
 	f.Int64Var(&r.maxMemory, render.FlagMaxMemory[2:], defaultMaxRenderMemory, "most resident memory of the process each Helm render runs in, killed beyond it (a template loop cannot stop itself); 0 renders Helm charts inside gitfleet's own process, unbounded")
 	f.DurationVar(&r.limits.Timeout, render.FlagTimeout[2:], d.Timeout, "how long one App's render may take before it fails (the build is abandoned, not stopped)")
+	r.nodePlugins.add(f)
 }
 
 // render is the options every renderer of the command gets: Helm renders in a child
@@ -43,7 +47,7 @@ func (r *renderLimitFlags) add(f *pflag.FlagSet) {
 // is 0 or gitfleet cannot find its own executable.
 // dec opens the repository's sops files (nil: they stay sealed).
 func (r renderLimitFlags) render(dec *render.Decryptor) render.Options {
-	return render.Options{Limits: r.limits, Isolation: r.isolation(), Decrypt: dec}
+	return render.Options{Limits: r.limits, Isolation: r.isolation(), Decrypt: dec, Addons: r.nodePlugins.options()}
 }
 
 func (r renderLimitFlags) isolation() *render.Isolation {

@@ -71,10 +71,13 @@ cluster, namespaces, addons, alert rules, and apps (kustomize or Helm) and where
   gitfleet diff --cluster NAME               how a live cluster differs from the repository (drift)
   gitfleet serve --repo-url URL              the reconciler: follow the repo, apply, commit status
   gitfleet status [DIR]                      the status gitfleet last committed
-  gitfleet machines check --repo DIR         check the declared machines over SSH`,
+  gitfleet machines check --repo DIR         check the declared machines over SSH
+  gitfleet install --images FILE --repo-url URL [--apply]   the objects that run gitfleet itself
+  gitfleet bootstrap --images FILE --repo-url URL           install gitfleet and make it manage itself from the repo
+  gitfleet version                           the version this binary was built from`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidateCommand(), newLockCommand(), newRenderCommand(), newPlanCommand(), newDiffCommand(), newApplyCommand(), newSchemaCommand(), newStatusCommand(), newServeCommand(), newMachinesCommand())
+	root.AddCommand(newValidateCommand(), newLockCommand(), newRenderCommand(), newPlanCommand(), newDiffCommand(), newApplyCommand(), newSchemaCommand(), newStatusCommand(), newServeCommand(), newMachinesCommand(), newInstallCommand(), newBootstrapCommand(), newVersionCommand())
 	return root
 }

@@ -27,6 +27,11 @@
 // The other commit is kept whole (inside status/ gitfleet's files win), nothing is
 // rewritten, and no merge commits are made, so history stays linear.
 //
+// gitfleet bootstrap writes a repository's first files (and later upgrades of gitfleet's
+// own install) with CommitFiles: anywhere in the tree, starting the branch in an empty
+// repository, never forced; a push that lost a race is committed again on top, up to
+// CommitOptions.MaxAttempts, since a person is waiting for it.
+//
 // Errors say whether to retry: *NetworkError and *ConflictError (only with
 // StatusOptions.MaxAttempts set) are transient (back off and try again), ErrSuperseded is
 // no failure at all, *AuthError and *HostKeyError need a person to change credentials or

@@ -50,6 +50,13 @@ type Options struct {
 	// PluginRegistry is where those images come from unless the Addon sets spec.registry
 	// (a private mirror then holds them next to TKEStack's images).
 	PluginRegistry string
+	// PluginImages pin gitfleet's node-plugin images by name (gitfleet-gpu,
+	// gitfleet-cni) to a reference by digest (REPO@sha256:...), the ones make image built
+	// with this gitfleet: the install passes them to serve (--node-plugin-image) so that
+	// the DaemonSets run exactly the bytes that were built and pushed with it. An Addon's
+	// spec.registry (a mirror) keeps the digest and replaces the repository's registry.
+	// A name without an entry takes PluginRegistry/NAME:PluginVersion.
+	PluginImages map[string]string
 }
 
 // Defaults of Options.

@@ -743,6 +743,24 @@ func TestRenderVersionAndOptions(t *testing.T) {
 	if got := images(objs)["DaemonSet/gpu-manager-daemonset/gpu-manager"]; got != "ghcr.io/example/gitfleet-gpu:v2.3.4" {
 		t.Errorf("gpu-manager image %s, want the options' registry and version", got)
 	}
+
+	// Pinned by digest (what gitfleet install passes to serve): the DaemonSet runs that
+	// reference; an Addon's spec.registry (a mirror) keeps the digest.
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	pinned := Options{PluginImages: map[string]string{"gitfleet-gpu": "reg.example.com/p/gitfleet-gpu@" + digest}}
+	if objs, err = RenderWithOptions(repo.Addon("gpu"), repo.Cluster("gpu-v"), pinned); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := images(objs)["DaemonSet/gpu-manager-daemonset/gpu-manager"], "reg.example.com/p/gitfleet-gpu@"+digest; got != want {
+		t.Errorf("gpu-manager image %s, want the pinned %s", got, want)
+	}
+	mirrored := loadRepo(t, map[string]string{"addons/gpu.yaml": addonFile("gpu", "  type: GPUManager\n  clusters: [gpu-v]\n  registry: mirror.example.com/tke\n")})
+	if objs, err = RenderWithOptions(mirrored.Addon("gpu"), mirrored.Cluster("gpu-v"), pinned); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := images(objs)["DaemonSet/gpu-manager-daemonset/gpu-manager"], "mirror.example.com/tke/gitfleet-gpu@"+digest; got != want {
+		t.Errorf("gpu-manager image from a mirror %s, want %s", got, want)
+	}
 }
 
 // TestRenderAddonBuiltInCode renders an Addon that schema.Load never defaulted, with

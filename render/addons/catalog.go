@@ -211,6 +211,16 @@ func (v *values) PluginImage(name string) string {
 	if v.Addon.Spec.Registry != "" {
 		registry = v.Addon.Spec.Registry
 	}
+	if ref, ok := v.opts.PluginImages[name]; ok {
+		if v.Addon.Spec.Registry == "" {
+			return jsonString(ref)
+		}
+		// The mirror holds the same bytes under the same digest.
+		if _, digest, ok := strings.Cut(ref, "@"); ok {
+			return jsonString(registry + "/" + name + "@" + digest)
+		}
+		return jsonString(ref)
+	}
 	return jsonString(registry + "/" + name + ":" + v.opts.PluginVersion)
 }
 

@@ -104,6 +104,11 @@ func run(ctx context.Context, gitfleet, example, charts string) error {
 		return err
 	}
 
+	step("gitfleet's own install, applied to global as the App apps/gitfleet (what gitfleet install prints)")
+	if err := showInstall(ctx, env.Cluster("global")); err != nil {
+		return err
+	}
+
 	step("Applying the same commit again changes nothing")
 	if err := runCommand(ctx, gitfleet, apply...); err != nil {
 		return err
@@ -237,6 +242,47 @@ func createDemoSecrets(ctx context.Context, c *harness.Cluster) error {
 		}
 		fmt.Printf("   gitfleet-system/%s\n", name)
 	}
+	return nil
+}
+
+// showInstall lists the objects that run gitfleet itself in the management cluster, as
+// the example fleet's apps/gitfleet applied them.
+func showInstall(ctx context.Context, c *harness.Cluster) error {
+	cs, err := kubernetes.NewForConfig(c.RESTConfig())
+	if err != nil {
+		return err
+	}
+	const ns = "gitfleet-system"
+	sa, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "gitfleet", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("gitfleet's ServiceAccount: %w", err)
+	}
+	role, err := cs.RbacV1().Roles(ns).Get(ctx, "gitfleet", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("gitfleet's Role: %w", err)
+	}
+	svc, err := cs.CoreV1().Services(ns).Get(ctx, "gitfleet", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("gitfleet's Service: %w", err)
+	}
+	dep, err := cs.AppsV1().Deployments(ns).Get(ctx, "gitfleet", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("gitfleet's Deployment: %w", err)
+	}
+	fmt.Printf("   ServiceAccount %s/%s\n", ns, sa.Name)
+	for _, r := range role.Rules {
+		what := strings.Join(r.Resources, ",")
+		if len(r.ResourceNames) > 0 {
+			what += " " + strings.Join(r.ResourceNames, ",")
+		}
+		fmt.Printf("   Role %s/%s: %s %s\n", ns, role.Name, strings.Join(r.Verbs, ","), what)
+	}
+	var ports []string
+	for _, p := range svc.Spec.Ports {
+		ports = append(ports, fmt.Sprintf("%s %d", p.Name, p.Port))
+	}
+	fmt.Printf("   Service %s/%s: %s\n", ns, svc.Name, strings.Join(ports, ", "))
+	fmt.Printf("   Deployment %s/%s: %d/%d replicas ready, image %s\n", ns, dep.Name, dep.Status.ReadyReplicas, *dep.Spec.Replicas, dep.Spec.Template.Spec.Containers[0].Image)
 	return nil
 }
 
