@@ -25,6 +25,9 @@ type AppSpec struct {
 	Drift DriftPolicy `yaml:"drift,omitempty" json:"drift,omitempty"`
 	// DependsOn names Apps that must be applied and healthy first.
 	DependsOn []string `yaml:"dependsOn,omitempty" json:"dependsOn,omitempty"`
+	// Rollout replaces the Fleet's rollout strategy for this App ({allAtOnce: true} turns
+	// waves off).
+	Rollout *RolloutStrategy `yaml:"rollout,omitempty" json:"rollout,omitempty"`
 	// PlaintextAllowed lists the values of this App that look like credentials (a
 	// ConfigMap key named token, a Helm value named password) and are not, each with the
 	// reason, so that the exception is reviewed like any other change. Secrets are never

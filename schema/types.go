@@ -70,6 +70,9 @@ type FleetSpec struct {
 	// KubernetesVersions lists the versions clusters may declare (TKEStack v1.5.0 ships
 	// 1.16.9, 1.17.13 and 1.18.3); empty means any version.
 	KubernetesVersions []string `yaml:"kubernetesVersions,omitempty" json:"kubernetesVersions,omitempty"`
+	// Rollout, when set, moves each new revision across the clusters in waves (a canary
+	// first, then a region, then the rest) for every App that does not set its own.
+	Rollout *RolloutStrategy `yaml:"rollout,omitempty" json:"rollout,omitempty"`
 }
 
 // DriftNotify names the receivers and channels of drift notifications.

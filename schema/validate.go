@@ -50,6 +50,10 @@ func (r *Repo) finish(fsys fs.FS) ErrorList {
 	errs = append(errs, r.validateAlerting()...)
 	errs = append(errs, r.validateAccess()...)
 	errs = append(errs, r.validateChartLocks()...)
+	errs = append(errs, r.validateRollout(r.Fleet.Origin, "spec.rollout", r.Fleet.Spec.Rollout)...)
+	for _, a := range r.Apps {
+		errs = append(errs, r.validateRollout(a.Origin, "spec.rollout", a.Spec.Rollout)...)
+	}
 	return errs
 }
 

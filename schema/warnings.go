@@ -39,6 +39,11 @@ func (r *Repo) Warnings() ErrorList {
 	for _, ad := range r.Addons {
 		check(ad.Origin, "spec.selector", ad.Spec.Selector)
 	}
+	timeout := r.Fleet.Spec.HealthTimeout.Duration
+	out = append(out, r.rolloutWarnings(r.Fleet.Origin, "spec.rollout", r.Fleet.Spec.Rollout, timeout)...)
+	for _, a := range r.Apps {
+		out = append(out, r.rolloutWarnings(a.Origin, "spec.rollout", a.Spec.Rollout, timeout)...)
+	}
 	out.Sort()
 	return out
 }
