@@ -44,7 +44,7 @@ type Wave struct {
 	Name string `yaml:"name" json:"name"`
 	// Clusters and Selector choose the wave's clusters (either or both). A wave with
 	// neither takes every cluster no earlier wave took ("the rest"); it must be last.
-	Clusters []string      `yaml:"clusters,omitempty" json:"clusters,omitempty"`
+	Clusters []string       `yaml:"clusters,omitempty" json:"clusters,omitempty"`
 	Selector *LabelSelector `yaml:"selector,omitempty" json:"selector,omitempty"`
 	// MaxUnavailable is how many of the wave's clusters are updated at once: a count ("1")
 	// or a percentage of the wave's clusters ("50%", rounded down, at least 1). Empty
