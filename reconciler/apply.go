@@ -16,7 +16,7 @@ import (
 // parallel, and returns one result per cluster in the repository's cluster order. A
 // cluster that fails (unreachable, say) only fails its own result. The error is for
 // problems with the request itself, such as an unknown cluster name in opts.Clusters.
-func Apply(ctx context.Context, repo *schema.Repo, renderer *render.Renderer, conn Connector, opts ApplyOptions) ([]ClusterResult, error) {
+func Apply(ctx context.Context, repo *schema.Repo, renderer ClusterRenderer, conn Connector, opts ApplyOptions) ([]ClusterResult, error) {
 	clusters, err := selectClusters(repo, opts.Clusters)
 	if err != nil {
 		return nil, err
@@ -37,9 +37,15 @@ func Apply(ctx context.Context, repo *schema.Repo, renderer *render.Renderer, co
 	return results, nil
 }
 
+// ClusterRenderer renders what one cluster must get: a *render.Renderer (one revision),
+// or the loop's rollout view, where each App has the revision its wave reached.
+type ClusterRenderer interface {
+	Cluster(ctx context.Context, c *schema.Cluster) render.ClusterResult
+}
+
 // applyCluster is the whole pipeline for one cluster: render, connect, apply, prune,
 // record.
-func applyCluster(ctx context.Context, repo *schema.Repo, c *schema.Cluster, renderer *render.Renderer, conn Connector, opts ApplyOptions) ClusterResult {
+func applyCluster(ctx context.Context, repo *schema.Repo, c *schema.Cluster, renderer ClusterRenderer, conn Connector, opts ApplyOptions) ClusterResult {
 	name := c.Metadata.Name
 	opts.Progress.Stage(name, "rendering")
 	desired := withAlertSecrets(ctx, repo, c, renderer.Cluster(ctx, c), opts.Secrets, opts.SecretPolicy)

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"io/fs"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -55,6 +56,10 @@ type LoopOptions struct {
 	// with the repository it was applied from (to send it through the fleet's
 	// NotifyChannels).
 	Notify func(ctx context.Context, repo *schema.Repo, d DriftReport)
+	// NotifyRollout, when set, is called when an App's rollout halts, with the
+	// repository of the revision rolled out (to send it through the App's rollout
+	// notify receivers).
+	NotifyRollout func(ctx context.Context, repo *schema.Repo, r RolloutReport)
 	// Machines, when set, checks the machines of Baremetal clusters over SSH and keeps
 	// their Nodes' labels and taints: when a cluster's machines change in the repository
 	// and at its slow interval, in the background; the results go into the status files.
@@ -119,12 +124,18 @@ type Loop struct {
 	// background counts the work the loop started and does not wait for (machine check
 	// passes, drift notifications), so that Start returns only once all of it ended.
 	background sync.WaitGroup
+	// rollouts are the Apps that move across clusters in waves; past renders the earlier
+	// revisions clusters not reached yet still have.
+	rollouts        *rolloutBook
+	past            *pastRevisions
+	rolloutsResumed bool
 }
 
 // NewLoop makes a loop; Start runs it.
 func NewLoop(opts LoopOptions) *Loop {
 	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), drift: newDriftLedger(), leaving: map[string]*schema.Cluster{},
-		backoff: map[string]clusterBackoff{}, renders: opts.Renders, ctx: context.Background()}
+		backoff: map[string]clusterBackoff{}, renders: opts.Renders, ctx: context.Background(), rollouts: newRolloutBook()}
+	l.past = &pastRevisions{load: l.loadPast}
 	if l.renders == nil {
 		l.renders = render.NewCache()
 	}
@@ -203,6 +214,11 @@ func (l *Loop) nextWake(now time.Time) (time.Duration, TriggerKind) {
 	for _, b := range l.backoff {
 		if d := max(0, b.next.Sub(now)); d < wait {
 			wait, why = d, TriggerRetry
+		}
+	}
+	if at := l.rollouts.nextAt(); !at.IsZero() {
+		if d := max(0, at.Sub(now)); d < wait {
+			wait, why = d, TriggerRollout
 		}
 	}
 	return wait, why
@@ -294,11 +310,17 @@ func (l *Loop) publishStatus(removed ...string) {
 	}
 	l.mu.Lock()
 	clusters, businesses, branch := append([]status.Cluster(nil), l.last...), l.lastBusiness, l.branch
+	rollouts, gone := l.rollouts.statuses(), l.rollouts.goneFiles()
 	l.mu.Unlock()
 	if len(clusters) == 0 && len(removed) == 0 {
 		return
 	}
 	files, err := status.Files(clusters, businesses)
+	if err == nil {
+		var more map[string][]byte
+		more, err = status.RolloutFiles(rollouts)
+		maps.Copy(files, more)
+	}
 	if err != nil {
 		l.opts.Apply.Log.Error(err, "status files not written")
 		return
@@ -306,7 +328,16 @@ func (l *Loop) publishStatus(removed ...string) {
 	for _, name := range removed {
 		files["status/clusters/"+name+".yaml"] = nil // the cluster left the fleet.
 	}
-	l.status.put(statusUpdate{files: files, message: status.Message(clusters), branch: branch})
+	for _, f := range gone {
+		files[f] = nil // the App no longer rolls out in waves.
+	}
+	message := status.Message(clusters)
+	for _, r := range rollouts {
+		if r.Phase != status.RolloutComplete {
+			message += "; " + r.Summary()
+		}
+	}
+	l.status.put(statusUpdate{files: files, message: message, branch: branch})
 }
 
 func short(rev string) string {

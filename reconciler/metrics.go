@@ -5,6 +5,8 @@ import (
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"gitfleet.dev/gitfleet/reconciler/status"
 )
 
 // Metrics are the Prometheus metrics of the reconciler, served on /metrics.
@@ -23,6 +25,11 @@ type Metrics struct {
 	appliedRevision *prometheus.GaugeVec
 	// Webhooks counts push webhooks per provider and result (accepted, bad_signature, ...).
 	Webhooks *prometheus.CounterVec
+	// rolloutWave is the 1-based wave an App's rollout is at (waves+1 once complete);
+	// rolloutClusters counts the clusters that have the revision rolled out;
+	// RolloutHalts counts halts per App.
+	rolloutWave, rolloutClusters, rolloutHalted *prometheus.GaugeVec
+	RolloutHalts                                *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them.
@@ -53,8 +60,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gitfleet_webhook_requests_total", Help: "Push webhooks received, per provider and result.",
 		}, []string{"provider", "result"}),
+		rolloutWave: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gitfleet_rollout_wave", Help: "The wave (1 = first) an app's rollout is at; waves+1 once complete.",
+		}, []string{"app"}),
+		rolloutClusters: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gitfleet_rollout_clusters", Help: "Clusters of an app's rollout, by whether they have the revision rolled out (updated) or not yet (pending).",
+		}, []string{"app", "state"}),
+		rolloutHalted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gitfleet_rollout_halted", Help: "1 while an app's rollout is halted (until a new commit).",
+		}, []string{"app"}),
+		RolloutHalts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gitfleet_rollout_halts_total", Help: "Rollouts halted by a failed wave, per app.",
+		}, []string{"app"}),
 	}
-	reg.MustRegister(m.reconcileDuration, m.objects, m.clusterHealthy, m.fetchErrors, m.Drift, m.driftOpen, m.appliedRevision, m.Webhooks)
+	reg.MustRegister(m.reconcileDuration, m.objects, m.clusterHealthy, m.fetchErrors, m.Drift, m.driftOpen, m.appliedRevision, m.Webhooks,
+		m.rolloutWave, m.rolloutClusters, m.rolloutHalted, m.RolloutHalts)
 	return m
 }
 
@@ -111,4 +131,36 @@ func (m *Metrics) revision(rev string) {
 	}
 	m.appliedRevision.Reset()
 	m.appliedRevision.WithLabelValues(rev).Set(1)
+}
+
+// rollout records where an App's rollout stands.
+func (m *Metrics) rollout(r status.Rollout) {
+	if m == nil {
+		return
+	}
+	m.rolloutWave.WithLabelValues(r.App).Set(float64(r.Wave + 1))
+	updated, pending := 0, 0
+	for _, w := range r.Waves {
+		for _, c := range w.Clusters {
+			if c.Revision == r.Revision {
+				updated++
+			} else {
+				pending++
+			}
+		}
+	}
+	m.rolloutClusters.WithLabelValues(r.App, "updated").Set(float64(updated))
+	m.rolloutClusters.WithLabelValues(r.App, "pending").Set(float64(pending))
+	halted := 0.0
+	if r.Phase == status.RolloutHalted {
+		halted = 1
+	}
+	m.rolloutHalted.WithLabelValues(r.App).Set(halted)
+}
+
+// rolloutHalt counts a halt.
+func (m *Metrics) rolloutHalt(app string) {
+	if m != nil {
+		m.RolloutHalts.WithLabelValues(app).Inc()
+	}
 }

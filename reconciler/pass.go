@@ -27,6 +27,9 @@ const (
 	TriggerInterval TriggerKind = "interval"
 	// TriggerRetry: a failed cluster's back-off passed; that cluster alone is applied again.
 	TriggerRetry TriggerKind = "retry"
+	// TriggerRollout: a rollout can move (the next batch of a wave, a soak ended, a
+	// rollback); the clusters it moves are applied.
+	TriggerRollout TriggerKind = "rollout"
 )
 
 // Outcome says what one pass did, for logs and tests.
@@ -84,11 +87,13 @@ func (l *Loop) reconcile(ctx context.Context, why TriggerKind) (Outcome, error) 
 		l.recordInvalid(src, err)
 		return OutcomeInvalid, err
 	}
-	results, removed := l.apply(ctx, repo, renderer, work)
+	waves := l.rolloutStep(src, repo, renderer, &work, start)
+	results, removed := l.apply(ctx, repo, waves, work)
 	if err := ctx.Err(); err != nil {
 		return "", err // cancelled between requests: nothing recorded; the next pass applies again.
 	}
 	l.opts.Metrics.observe(results, time.Since(start))
+	l.rolloutObserve(ctx, repo, results, waves)
 	return l.record(src, repo, results, work, removed), nil
 }
 
@@ -122,6 +127,8 @@ type passWork struct {
 	clusters []string
 	// newRevision: the revision was not tried before.
 	newRevision bool
+	// rollout: only rollouts are due; the pass applies the clusters they move.
+	rollout bool
 }
 
 // decide says what the pass must apply, or, when nothing, the outcome to report.
@@ -137,6 +144,9 @@ func (l *Loop) decide(src sourceState, why TriggerKind, now time.Time) (passWork
 	}
 	if due := l.dueRetries(now); len(due) > 0 && l.repo != nil {
 		return passWork{clusters: due}, ""
+	}
+	if l.repo != nil && l.rollouts.due(now) {
+		return passWork{rollout: true}, ""
 	}
 	if src.head != l.head {
 		return passWork{}, OutcomeStatusOnly
@@ -173,7 +183,7 @@ func (l *Loop) load(ctx context.Context, src sourceState) (*schema.Repo, *render
 
 // apply applies the revision to the clusters of the pass and cleans the clusters that
 // left the fleet; it returns what each did and the clusters removed.
-func (l *Loop) apply(ctx context.Context, repo *schema.Repo, renderer *render.Renderer, work passWork) ([]ClusterResult, []string) {
+func (l *Loop) apply(ctx context.Context, repo *schema.Repo, renderer ClusterRenderer, work passWork) ([]ClusterResult, []string) {
 	opts := l.opts.Apply
 	if opts.HealthTimeout == 0 {
 		opts.HealthTimeout = repo.Fleet.Spec.HealthTimeout.Duration

@@ -43,6 +43,12 @@ func (l *Loop) record(src sourceState, repo *schema.Repo, results []ClusterResul
 
 	now := time.Now()
 	l.mu.Lock()
+	for i := range clusters {
+		for j := range clusters[i].Apps {
+			a := &clusters[i].Apps[j]
+			a.Revision = l.rollouts.appRevision(a.Name, clusters[i].Cluster, src.revision)
+		}
+	}
 	if work.newRevision && src.revision != l.applied {
 		l.drift.newRevision() // corrections are history of the revision before.
 	}

@@ -259,20 +259,25 @@ func (r *Renderer) Cluster(ctx context.Context, c *schema.Cluster) ClusterResult
 		res.Apps = append(res.Apps, unit)
 	}
 	for _, app := range r.repo.AppsFor(c) {
-		ar := AppResult{App: app}
-		objs, err := r.app(ctx, app, c)
-		if err == nil {
-			err = ctx.Err()
-		}
-		if err != nil {
-			ar.Err = &Error{App: app.Metadata.Name, Cluster: c.Metadata.Name, File: app.Origin.File, Err: err}
-		} else {
-			// Shared with every cluster whose inputs are the same: see AppResult.Objects.
-			ar.Objects = append([]*unstructured.Unstructured(nil), objs...)
-		}
-		res.Apps = append(res.Apps, ar)
+		res.Apps = append(res.Apps, r.App(ctx, app, c))
 	}
 	return res
+}
+
+// App renders one App of the repository for one cluster it targets.
+func (r *Renderer) App(ctx context.Context, app *schema.App, c *schema.Cluster) AppResult {
+	ar := AppResult{App: app}
+	objs, err := r.app(ctx, app, c)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		ar.Err = &Error{App: app.Metadata.Name, Cluster: c.Metadata.Name, File: app.Origin.File, Err: err}
+	} else {
+		// Shared with every cluster whose inputs are the same: see AppResult.Objects.
+		ar.Objects = append([]*unstructured.Unstructured(nil), objs...)
+	}
+	return ar
 }
 
 // addonObjects renders an Addon for a cluster.

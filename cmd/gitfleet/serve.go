@@ -182,6 +182,13 @@ func runServe(ctx context.Context, o serveOptions) error {
 				log.Error(err, "drift notification failed", "cluster", d.Cluster, "object", d.Object)
 			}
 		},
+		NotifyRollout: func(ctx context.Context, repo *schema.Repo, r reconciler.RolloutReport) {
+			n := notify.New(repo, resolver, notify.Options{Log: log, ExternalURL: o.repoURL})
+			h := notify.RolloutHalt{App: r.App, Revision: r.Revision, Wave: r.Wave, Cluster: r.Cluster, Reason: r.Reason, At: r.At, RolledBack: r.RolledBack}
+			if err := n.RolloutHalted(ctx, h); err != nil {
+				log.Error(err, "rollout notification failed", "app", r.App, "wave", r.Wave)
+			}
+		},
 	}
 	if !o.noStatus {
 		statusOpts := gitsource.DefaultStatusOptions()

@@ -154,7 +154,33 @@ func (n *Notifier) Drift(ctx context.Context, events []Drift) error {
 // Deliver is Drift that also says what each pair did, in the order of
 // Fleet.spec.driftNotify.notify, for metrics and status.
 func (n *Notifier) Deliver(ctx context.Context, events []Drift) ([]Delivery, error) {
-	dn := n.driftNotify()
+	return n.deliverTo(ctx, n.driftNotify(), events)
+}
+
+// RolloutHalted tells the receivers of an App's rollout notify (its strategy's, else the
+// Fleet's driftNotify) that its rollout stopped at a wave. It goes through the same
+// templates as drift: the object is the wave, the change "halted", the action the reason.
+func (n *Notifier) RolloutHalted(ctx context.Context, h RolloutHalt) error {
+	a := n.repo.App(h.App)
+	if a == nil {
+		return nil
+	}
+	ev := Drift{Cluster: h.Cluster, App: h.App, Object: "rollout wave " + h.Wave, Change: "halted", Action: h.Reason, Revision: h.Revision, At: h.At}
+	if h.RolledBack {
+		ev.Action += " (the wave was rolled back)"
+	}
+	_, err := n.deliverTo(ctx, n.repo.RolloutNotify(a), []Drift{ev})
+	return err
+}
+
+// RolloutHalt is a halted rollout to notify.
+type RolloutHalt struct {
+	App, Revision, Wave, Cluster, Reason string
+	At                                   time.Time
+	RolledBack                           bool
+}
+
+func (n *Notifier) deliverTo(ctx context.Context, dn *schema.DriftNotify, events []Drift) ([]Delivery, error) {
 	if dn == nil || len(events) == 0 {
 		return nil, nil
 	}

@@ -45,7 +45,10 @@ type Cluster struct {
 
 // App is one App's state on a cluster.
 type App struct {
-	Name    string `json:"name"`
+	Name string `json:"name"`
+	// Revision is the revision of the App on the cluster when it rolls out in waves and
+	// differs from the cluster's revision (a wave not reached yet, a halted rollout).
+	Revision string `json:"revision,omitempty"`
 	Objects int    `json:"objects"`
 	Health  string `json:"health"`
 	Error   string `json:"error,omitempty"`

@@ -18,8 +18,10 @@ const (
 	alpha = "alpha"
 	beta  = "beta"
 	gamma = "gamma"
+	// delta is the fourth cluster, for the rollout tests' three waves.
+	delta = "delta"
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(harness.RunMain(m, harness.Options{Clusters: []string{alpha, beta, gamma}}, &env))
+	os.Exit(harness.RunMain(m, harness.Options{Clusters: []string{alpha, beta, gamma, delta}}, &env))
 }
