@@ -49,9 +49,9 @@ type App struct {
 	// Revision is the revision of the App on the cluster when it rolls out in waves and
 	// differs from the cluster's revision (a wave not reached yet, a halted rollout).
 	Revision string `json:"revision,omitempty"`
-	Objects int    `json:"objects"`
-	Health  string `json:"health"`
-	Error   string `json:"error,omitempty"`
+	Objects  int    `json:"objects"`
+	Health   string `json:"health"`
+	Error    string `json:"error,omitempty"`
 }
 
 // Drift is one object someone changed or deleted outside gitfleet.
