@@ -167,8 +167,12 @@ func (a *clusterApplier) applyApp(ctx context.Context, app render.AppResult, pre
 		p.result.Err = app.Err
 		return p
 	}
+	if app.Held != "" {
+		p.result.Held = app.Held // as the cluster has it, inventory and all.
+		return p
+	}
 	for _, dep := range app.App.Spec.DependsOn {
-		if d, ok := done[dep]; !ok || d.result.Err != nil || d.result.Health != Healthy {
+		if d, ok := done[dep]; !ok || d.result.Err != nil || d.result.Health != Healthy && d.result.Held == "" {
 			p.result.Err = &DependencyError{App: name, Dependency: dep}
 			return p
 		}

@@ -60,7 +60,26 @@ const (
 // ReconcileOnce runs one pass as a push webhook would and writes its status commit before
 // it returns: for serve --once and tests.
 func (l *Loop) ReconcileOnce(ctx context.Context) (Outcome, error) {
-	return l.ReconcileNow(ctx, TriggerPush)
+	outcome, err := l.reconcile(ctx, TriggerPush)
+	// A rollout whose next wave needs no soak moves on in the same run; one that soaks
+	// is where the next run (or serve) continues from its status.
+	for pass := 0; err == nil && pass < maxRolloutPasses && l.rolloutDue(time.Now()); pass++ {
+		var next Outcome
+		if next, err = l.reconcile(ctx, TriggerRollout); next != OutcomeApplied {
+			outcome = next
+		}
+	}
+	return outcome, errors.Join(err, l.status.flush(ctx))
+}
+
+// maxRolloutPasses bounds the passes of one ReconcileOnce: a wave per pass, and a batch
+// per pass within a wave.
+const maxRolloutPasses = 100
+
+func (l *Loop) rolloutDue(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rollouts.due(now)
 }
 
 // ReconcileNow runs one pass of the given kind and writes its status commit before it

@@ -49,6 +49,8 @@ type AppResult struct {
 	Drift []status.Drift
 	// Err is a render, apply, prune or dependency failure of this App.
 	Err error
+	// Held says why the App was left as the cluster has it (a rollout wave not reached).
+	Held string
 }
 
 // Counts is the number of objects per action, for summaries.

@@ -38,6 +38,11 @@ func (w *waveRenderer) Cluster(ctx context.Context, c *schema.Cluster) render.Cl
 			out = append(out, app)
 			continue
 		}
+		if rev == "" {
+			// Not known what the cluster has: left as it is until its wave.
+			out = append(out, render.AppResult{App: app.App, Held: "waiting for its rollout wave"})
+			continue
+		}
 		old, ok := w.atRevision(ctx, rev, app.App.Metadata.Name, c)
 		switch {
 		case ok && old.Err == nil && app.Err == nil && equality.Semantic.DeepEqual(old.Objects, app.Objects):
@@ -55,9 +60,6 @@ func (w *waveRenderer) Cluster(ctx context.Context, c *schema.Cluster) render.Cl
 // atRevision renders one App for one cluster at an earlier revision; ok is false when
 // that revision did not put the App there.
 func (w *waveRenderer) atRevision(ctx context.Context, rev, app string, c *schema.Cluster) (render.AppResult, bool) {
-	if rev == "" {
-		return render.AppResult{}, false
-	}
 	past, err := w.past.get(ctx, rev)
 	if err != nil {
 		// Neither applied nor pruned: what the cluster has stays.

@@ -70,6 +70,10 @@ type AppResult struct {
 	Objects []*unstructured.Unstructured
 	// Err is a *Error when the App could not be rendered; Objects is then empty.
 	Err error
+	// Held, when not empty, says why the App is left on the cluster as it is, neither
+	// applied nor pruned (a rollout wave that has not reached a cluster whose earlier
+	// revision is not known); Objects is then empty.
+	Held string
 	// Secrets, for the alerting unit, are the Secrets of the cluster gitfleet runs in that
 	// its objects read and that the reconciler copies into the member cluster.
 	Secrets []alerting.SecretCopy
