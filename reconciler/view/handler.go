@@ -260,9 +260,9 @@ type BusinessPage struct {
 // BusinessCluster is a business's quota on one cluster: the totals over its namespaces
 // against the business's quota there, then each namespace.
 type BusinessCluster struct {
-	Cluster    string           `json:"cluster"`
-	Total      []QuotaBar       `json:"total"`
-	Namespaces []NamespaceBars  `json:"namespaces"`
+	Cluster    string          `json:"cluster"`
+	Total      []QuotaBar      `json:"total"`
+	Namespaces []NamespaceBars `json:"namespaces"`
 }
 
 // NamespaceBars is one namespace's quota use.

@@ -25,7 +25,9 @@ type fixedSource struct {
 
 var _ Source = (*fixedSource)(nil)
 
-func newFixedSource(s State) *fixedSource { return &fixedSource{state: s, changed: make(chan struct{})} }
+func newFixedSource(s State) *fixedSource {
+	return &fixedSource{state: s, changed: make(chan struct{})}
+}
 
 func (f *fixedSource) Snapshot() State {
 	f.mu.Lock()

@@ -98,10 +98,10 @@ type RevisionRecord struct {
 
 // RevisionCluster is what a revision's apply did on one cluster.
 type RevisionCluster struct {
-	Cluster                               string `json:"cluster"`
+	Cluster                                string `json:"cluster"`
 	Created, Configured, Unchanged, Pruned int
-	Phase                                 string `json:"phase"`
-	Errors                                int    `json:"errors,omitempty"`
+	Phase                                  string `json:"phase"`
+	Errors                                 int    `json:"errors,omitempty"`
 }
 
 // FleetOf takes from a loaded repository what the pages show beside the status files.
