@@ -45,6 +45,11 @@ func businessCluster(bc status.BusinessCluster, declared map[string]string) Busi
 		out.Namespaces = append(out.Namespaces, nb)
 	}
 	for res, v := range declared {
+		// A business's quota says cpu where its namespaces' ResourceQuotas say
+		// requests.cpu (gitfleet renders it so): compare like with like.
+		if _, ok := hard[res]; !ok && hard["requests."+res] != nil {
+			res = "requests." + res
+		}
 		hard[res] = nil
 		add(hard, res, v)
 	}
