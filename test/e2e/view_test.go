@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"flag"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/reconciler/view"
 )
 
@@ -279,4 +282,74 @@ func short(rev string) string {
 		return rev[:7]
 	}
 	return rev
+}
+
+// TestViewOnEveryReplica runs two replicas of serve with leader election and the web
+// view: both answer, the leader with the fleet, the other saying it is not the leader;
+// once the leader stops, the other replica's view fills in.
+func TestViewOnEveryReplica(t *testing.T) {
+	r := newRemoteFleet(t, "viewha")
+	r.push(map[string]string{
+		"apps/web/app.yaml":           appYAML("web"),
+		"apps/web/kustomization.yaml": kustomization("ns.yaml", "cm.yaml"),
+		"apps/web/ns.yaml":            namespace("viewha"),
+		"apps/web/cm.yaml":            configMap("viewha", "web", "v1"),
+	})
+	replica := func() (string, context.CancelFunc, chan error) {
+		_, src := r.loop(300 * time.Millisecond)
+		apply := reconciler.DefaultApplyOptions()
+		apply.HealthTimeout = 10 * time.Second
+		opts := reconciler.DefaultServerOptions()
+		opts.Management = env.Cluster(alpha).RESTConfig()
+		opts.LeaderElectionNamespace, opts.LeaderElectionID = "kube-system", "gitfleet-view-test"
+		opts.MetricsAddr, opts.ProbeAddr, opts.WebhookAddr = "0", "0", "0"
+		opts.ViewAddr = freeAddr(t)
+		opts.ShutdownTimeout = 5 * time.Second
+		opts.Loop = reconciler.LoopOptions{Source: src, Connector: r.conn, Apply: apply, Interval: 300 * time.Millisecond,
+			Metrics: reconciler.NewMetrics(prometheus.NewRegistry())}
+		ctx, cancel := context.WithCancel(t.Context())
+		errc := make(chan error, 1)
+		go func() { errc <- reconciler.Serve(ctx, opts) }()
+		return "http://" + opts.ViewAddr + "/", cancel, errc
+	}
+	page := func(url string) string {
+		resp, err := http.Get(url)
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	first, stopFirst, firstDone := replica()
+	eventually(t, 30*time.Second, "the leader's view to show the fleet", func() bool {
+		return strings.Contains(page(first), `<a href="/clusters/alpha">alpha</a>`)
+	})
+	second, stopSecond, secondDone := replica()
+	t.Cleanup(func() { stopSecond(); <-secondDone })
+	eventually(t, 10*time.Second, "the other replica's view to answer", func() bool {
+		return strings.Contains(page(second), "This replica is not the leader")
+	})
+	if p := page(first); strings.Contains(p, "not the leader") {
+		t.Errorf("the leader's view says it is not the leader")
+	}
+	stopFirst()
+	if err := <-firstDone; err != nil {
+		t.Errorf("the first replica stopped with %v", err)
+	}
+	eventually(t, 30*time.Second, "the new leader's view to show the fleet", func() bool {
+		p := page(second)
+		return strings.Contains(p, `<a href="/clusters/alpha">alpha</a>`) && !strings.Contains(p, "not the leader")
+	})
+}
+
+// freeAddr is a loopback address with a port free now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
