@@ -129,12 +129,14 @@ type Loop struct {
 	rollouts        *rolloutBook
 	past            *pastRevisions
 	rolloutsResumed bool
+	// seen is what the web view shows beyond the status files (see viewstate.go).
+	seen viewHistory
 }
 
 // NewLoop makes a loop; Start runs it.
 func NewLoop(opts LoopOptions) *Loop {
 	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), drift: newDriftLedger(), leaving: map[string]*schema.Cluster{},
-		backoff: map[string]clusterBackoff{}, renders: opts.Renders, ctx: context.Background(), rollouts: newRolloutBook()}
+		backoff: map[string]clusterBackoff{}, renders: opts.Renders, ctx: context.Background(), rollouts: newRolloutBook(), seen: newViewHistory()}
 	l.past = &pastRevisions{load: l.loadPast}
 	if l.renders == nil {
 		l.renders = render.NewCache()
@@ -169,7 +171,9 @@ func (l *Loop) Start(ctx context.Context) error {
 	log := l.opts.Apply.Log
 	l.mu.Lock()
 	l.ctx = ctx
+	l.seen.leading = true
 	l.mu.Unlock()
+	l.changed()
 	if l.status != nil {
 		writing := make(chan struct{})
 		go func() { defer close(writing); l.status.run(ctx) }()
@@ -273,6 +277,9 @@ func (l *Loop) onDrift(e driftwatch.Event) {
 		}
 	}
 	repo, revision := l.repo, l.applied
+	if notify {
+		l.seen.drift(now, change, revision)
+	}
 	l.mu.Unlock()
 	if notify {
 		l.notifyDrift(repo, revision, []driftChange{change})
@@ -305,6 +312,7 @@ func (l *Loop) notifyDrift(repo *schema.Repo, revision string, changes []driftCh
 // publishStatus queues a status commit of what the loop knows now; removed are clusters
 // whose status files go.
 func (l *Loop) publishStatus(removed ...string) {
+	l.changed() // every change of the status is a change of what the web view shows.
 	if l.status == nil {
 		return
 	}

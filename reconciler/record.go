@@ -84,6 +84,10 @@ func (l *Loop) record(src sourceState, repo *schema.Repo, results []ClusterResul
 	}
 	l.tried, l.applied, l.repo, l.last, l.lastBusiness = src.revision, src.revision, repo, clusters, businesses
 	l.branch = repo.Fleet.Spec.StatusBranch
+	l.seen.pass(now, src.revision, outcome, results, clusters)
+	for _, c := range changes {
+		l.seen.drift(now, c, src.revision)
+	}
 	l.mu.Unlock()
 
 	l.opts.Metrics.revision(src.revision)
@@ -203,7 +207,9 @@ func (l *Loop) recordInvalid(src sourceState, problem error) {
 	}
 	l.tried = src.revision
 	l.last = last
+	l.seen.invalid(time.Now(), src.revision, msg)
 	l.mu.Unlock()
+	l.changed()
 	if len(last) > 0 {
 		l.publishStatus()
 	}

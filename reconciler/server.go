@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -19,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"gitfleet.dev/gitfleet/reconciler/view"
 )
 
 // ServerOptions configure `gitfleet serve`.
@@ -40,6 +43,10 @@ type ServerOptions struct {
 	MetricsAddr, ProbeAddr, WebhookAddr string
 	// WebhookSecret verifies push webhooks.
 	WebhookSecret []byte
+	// ViewAddr serves the read-only web view ("" or "0" disables it). View configures
+	// it; its Source is the loop.
+	ViewAddr string
+	View     view.Options
 	// ShutdownTimeout bounds how long an apply in progress may finish on shutdown
 	// before it is abandoned between two requests.
 	ShutdownTimeout time.Duration
@@ -57,12 +64,13 @@ func DefaultServerOptions() ServerOptions {
 		ProbeAddr:               ":8081",
 		WebhookAddr:             ":9292",
 		ShutdownTimeout:         30 * time.Second,
+		View:                    view.DefaultOptions(),
 	}
 }
 
 // Serve runs the reconciler until ctx ends: a controller-runtime manager with leader
 // election (a Lease), the reconcile loop and the webhook receiver on the leader only, and
-// metrics and probes on every replica. /readyz fails on replicas that are not the leader,
+// metrics, probes and the web view (when ViewAddr is set) on every replica. /readyz fails on replicas that are not the leader,
 // so a Service in front of the replicas sends push webhooks to the leader.
 //
 // With leader election, the loop's writes (member clusters and status commits) go through
@@ -113,7 +121,23 @@ func Serve(ctx context.Context, opts ServerOptions) error {
 	}
 	if opts.WebhookAddr != "0" {
 		hooks := WebhookHandler(WebhookOptions{Secret: opts.WebhookSecret, Trigger: loop.Trigger, Metrics: opts.Loop.Metrics})
-		if err := mgr.Add(&httpRunnable{addr: opts.WebhookAddr, handler: hooks}); err != nil {
+		if err := mgr.Add(&httpRunnable{name: "webhook", addr: opts.WebhookAddr, handler: hooks, leaderOnly: true}); err != nil {
+			return err
+		}
+	}
+	if opts.ViewAddr != "" && opts.ViewAddr != "0" {
+		// The view runs on every replica: it only reads, so two replicas serving it can
+		// never conflict, a port-forward to any pod answers, and a replica that becomes
+		// leader is already listening. A follower's view says it has no state; a Service in
+		// front of the replicas sends requests to the leader anyway, as /readyz fails on
+		// the others.
+		vo := opts.View
+		vo.Source = loop
+		pages, err := view.NewHandler(vo)
+		if err != nil {
+			return err
+		}
+		if err := mgr.Add(&httpRunnable{name: "view", addr: opts.ViewAddr, handler: pages, log: vo.Log}); err != nil {
 			return err
 		}
 	}
@@ -157,20 +181,31 @@ func newLeaseLock(opts ServerOptions) (resourcelock.Interface, error) {
 		core, coordination, resourcelock.ResourceLockConfig{Identity: host + "_" + string(uuid.NewUUID())})
 }
 
-// httpRunnable serves a handler while its replica is the leader.
+// httpRunnable serves a handler, on the leader only or on every replica.
 type httpRunnable struct {
-	addr    string
-	handler http.Handler
+	// name says what is served, in errors and logs.
+	name       string
+	addr       string
+	handler    http.Handler
+	leaderOnly bool
+	// log, when set, gets a line with the address once it listens (the view's address
+	// is where a person points a browser).
+	log logr.Logger
 }
 
-func (h *httpRunnable) NeedLeaderElection() bool { return true }
+func (h *httpRunnable) NeedLeaderElection() bool { return h.leaderOnly }
 
 func (h *httpRunnable) Start(ctx context.Context) error {
 	ln, err := net.Listen("tcp", h.addr)
 	if err != nil {
-		return fmt.Errorf("webhook listener on %s: %w", h.addr, err)
+		return fmt.Errorf("%s listener on %s: %w", h.name, h.addr, err)
 	}
-	srv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second}
+	if h.log.GetSink() != nil {
+		h.log.Info("listening", "server", h.name, "url", "http://"+ln.Addr().String()+"/")
+	}
+	// Requests get the runnable's context: at shutdown the view's event streams end
+	// instead of holding Shutdown for its whole timeout.
+	srv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -41,6 +41,7 @@ type serveOptions struct {
 	once                           bool
 	machinesKnownHosts             string
 	machinesInterval               time.Duration
+	view                           viewFlags
 }
 
 func newServeCommand() *cobra.Command {
@@ -56,6 +57,12 @@ concurrent pushes). Commits that only change status/ are not applied again.
 Run it as a Deployment in the global cluster (fleet-example/apps/gitfleet has one):
 replicas elect a leader through a Lease, only the leader applies and receives webhooks,
 and /metrics, /healthz and /readyz are served on every replica.
+
+--view serves a read-only web view of the fleet (clusters by apps, each cluster, each
+business's quota, drift, recent revisions; live in the browser, with a JSON API) on
+127.0.0.1:9393, or on --view-address. It runs on every replica: a replica that is not the
+leader says so and shows no state. --view-auth-file names a file of accepted credentials,
+one a line: "bearer TOKEN" (scripts) or "basic USER:PASSWORD" (a browser asks for it).
 
 Git credentials come from files and environment variables, never from flags' values:
 --git-token-env names the variable holding an HTTPS token; --git-ssh-key and
@@ -101,6 +108,7 @@ it only on a trusted network. Push webhooks are verified with the secret in
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every reconcile")
 	f.StringVar(&o.machinesKnownHosts, "machines-known-hosts", "", "known_hosts file for the machines of Baremetal clusters; enables their SSH checks and their Nodes' labels and taints")
 	f.DurationVar(&o.machinesInterval, "machines-interval", 30*time.Minute, "how often every machine is checked again when nothing about it changed")
+	o.view.add(f)
 	f.BoolVar(&o.once, "once", false, "reconcile once (fetch, apply, commit status) and exit, without leader election, webhooks or drift watches: for CI jobs and trying gitfleet out")
 	return cmd
 }
@@ -203,6 +211,9 @@ func runServe(ctx context.Context, o serveOptions) error {
 		machinesConn = o.server.Fence.Connector(conn)
 	}
 	if o.server.Loop.Machines, err = o.machineKeeper(machinesConn, resolver, log); err != nil {
+		return err
+	}
+	if err := o.view.set(&o.server, o.repoURL, log); err != nil {
 		return err
 	}
 	if o.webhookSecretEnv != "" {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"slices"
 	"text/tabwriter"
@@ -16,6 +18,7 @@ import (
 type statusOptions struct {
 	revision string
 	clusters []string
+	output   string
 }
 
 func newStatusCommand() *cobra.Command {
@@ -29,6 +32,9 @@ phase, health, objects, drift and errors. The reconciler writes these files in s
 commits; this command only reads the repository.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.output != "table" && o.output != "json" {
+				return fmt.Errorf("--output %q: expected table or json", o.output)
+			}
 			dir := "."
 			if len(args) == 1 {
 				dir = args[0]
@@ -41,7 +47,7 @@ commits; this command only reads the repository.`,
 			if err != nil {
 				return err
 			}
-			if len(paths) == 0 {
+			if len(paths) == 0 && o.output != "json" {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s has no status yet: gitfleet serve writes it after its first reconcile\n", dir)
 				return nil
 			}
@@ -58,6 +64,9 @@ commits; this command only reads the repository.`,
 				if len(o.clusters) == 0 || slices.Contains(o.clusters, c.Cluster) {
 					clusters = append(clusters, c)
 				}
+			}
+			if o.output == "json" {
+				return printStatusJSON(cmd.OutOrStdout(), snap.FS, clusters)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CLUSTER\tREVISION\tPHASE\tHEALTH\tOBJECTS\tDRIFT\tERRORS")
@@ -80,5 +89,33 @@ commits; this command only reads the repository.`,
 	}
 	cmd.Flags().StringVar(&o.revision, "revision", "", "git revision to read (default HEAD)")
 	cmd.Flags().StringSliceVar(&o.clusters, "cluster", nil, "only these clusters")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "table, or json: the clusters' and businesses' status files as one document (what serve's web view gives at /api/status)")
 	return cmd
+}
+
+// printStatusJSON prints the status files as one status.Document: the clusters (already
+// read and filtered) and every business.
+func printStatusJSON(w io.Writer, files fs.FS, clusters []status.Cluster) error {
+	doc := status.Document{Clusters: clusters, Businesses: []status.Business{}}
+	if doc.Clusters == nil {
+		doc.Clusters = []status.Cluster{}
+	}
+	paths, err := fs.Glob(files, "status/businesses/*.yaml")
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		data, err := fs.ReadFile(files, p)
+		if err != nil {
+			return err
+		}
+		var b status.Business
+		if err := yaml.Unmarshal(data, &b); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		doc.Businesses = append(doc.Businesses, b)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
 }

@@ -196,3 +196,10 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// Document is the whole fleet's status in one value: what `gitfleet status -o json`
+// prints from the repository and what the web view's /api/status serves from the loop.
+type Document struct {
+	Clusters   []Cluster  `json:"clusters"`
+	Businesses []Business `json:"businesses"`
+}

@@ -132,6 +132,13 @@ func run(ctx context.Context, gitfleet, example, charts string) error {
 	if err := runCommand(ctx, gitfleet, "status", bare); err != nil {
 		return err
 	}
+	// serve --once exits after its reconcile, so the demo has no web view to open; it says
+	// where the long-running serve puts it, and the command that would start it here.
+	view := append([]string{"serve", "--repo-url", "file://" + bare, "--branch", "master", "--kubeconfig", env.Kubeconfig,
+		"--cache-dir", filepath.Join(work, "cache"), "--leader-elect=false", "--view"}, management...)
+	fmt.Printf("   the long-running serve shows the same state live in a browser with --view, at http://127.0.0.1:9393/\n"+
+		"   (matrix of clusters by apps, each cluster, business quotas, drift, revisions; JSON at /api/status); while these clusters run:\n"+
+		"   $ %s %s\n", gitfleet, shellJoin(view))
 
 	step("A pull request's view: gitfleet plan of a change (more CPU for namespace pay-dev)")
 	const nsFile = "businesses/payments/namespaces/pay-dev.yaml"
