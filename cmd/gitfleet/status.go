@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"slices"
 	"text/tabwriter"
 
@@ -65,8 +66,9 @@ commits; this command only reads the repository.`,
 					clusters = append(clusters, c)
 				}
 			}
+			rollouts := status.ReadRollouts(snap.FS)
 			if o.output == "json" {
-				return printStatusJSON(cmd.OutOrStdout(), snap.FS, clusters)
+				return printStatusJSON(cmd.OutOrStdout(), snap.FS, clusters, rollouts)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CLUSTER\tREVISION\tPHASE\tHEALTH\tOBJECTS\tDRIFT\tERRORS")
@@ -84,6 +86,13 @@ commits; this command only reads the repository.`,
 					fmt.Fprintf(cmd.OutOrStdout(), "\n%s: drift: %s (app %s) %s, %s\n", c.Cluster, d.Object, d.App, d.Change, d.Action)
 				}
 			}
+			for _, name := range slices.Sorted(maps.Keys(rollouts)) {
+				r := rollouts[name]
+				fmt.Fprintf(cmd.OutOrStdout(), "\n%s\n", r.Summary())
+				for _, line := range r.Progress() {
+					fmt.Fprintf(cmd.OutOrStdout(), "  %s\n", line)
+				}
+			}
 			return nil
 		},
 	}
@@ -95,8 +104,11 @@ commits; this command only reads the repository.`,
 
 // printStatusJSON prints the status files as one status.Document: the clusters (already
 // read and filtered) and every business.
-func printStatusJSON(w io.Writer, files fs.FS, clusters []status.Cluster) error {
+func printStatusJSON(w io.Writer, files fs.FS, clusters []status.Cluster, rollouts map[string]status.Rollout) error {
 	doc := status.Document{Clusters: clusters, Businesses: []status.Business{}}
+	for _, name := range slices.Sorted(maps.Keys(rollouts)) {
+		doc.Rollouts = append(doc.Rollouts, rollouts[name])
+	}
 	if doc.Clusters == nil {
 		doc.Clusters = []status.Cluster{}
 	}

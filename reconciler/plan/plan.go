@@ -136,6 +136,7 @@ func Plan(ctx context.Context, base, head Side, opts Options) (*Report, error) {
 	for _, c := range render.ChartLockChanges(b.repo, h.repo) {
 		rep.Charts = append(rep.Charts, ChartChange{Repository: c.Chart.Repository, Chart: c.Chart.Name, Constraint: c.Chart.Constraint, Base: c.Old, Head: c.New})
 	}
+	rep.Rollouts = rolloutPlans(h.repo, plans)
 	summarize(rep, b, h)
 	return rep, nil
 }

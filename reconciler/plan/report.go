@@ -1,6 +1,9 @@
 package plan
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Report is what a pull request would do to the fleet: per cluster, the objects created,
 // changed and pruned, and every rule the head revision breaks. It is computed once and
@@ -27,6 +30,43 @@ type Report struct {
 	// Charts are the remote Helm charts whose lock entry the change adds, moves or
 	// removes: a chart bump shows its versions here and its objects per cluster.
 	Charts []ChartChange `json:"charts,omitempty"`
+	// Rollouts are the Apps the change touches that roll out in waves: which clusters
+	// get it in which wave. Clusters no wave selects are in a last, implicit wave.
+	Rollouts []RolloutPlan `json:"rollouts,omitempty"`
+}
+
+// RolloutPlan is the wave schedule of one App's change.
+type RolloutPlan struct {
+	App   string     `json:"app"`
+	Waves []WavePlan `json:"waves"`
+}
+
+// WavePlan is one wave: its clusters, those among them the change touches, how many are
+// updated at once and how long the wave soaks.
+type WavePlan struct {
+	Name     string   `json:"name"`
+	Clusters []string `json:"clusters"`
+	Changed  []string `json:"changed"`
+	Batch    int      `json:"batch"`
+	Soak     string   `json:"soak,omitempty"`
+	// Implicit: the clusters no declared wave selects.
+	Implicit bool `json:"implicit,omitempty"`
+}
+
+func (w WavePlan) String() string {
+	s := fmt.Sprintf("%s: %s", w.Name, strings.Join(w.Clusters, ", "))
+	if len(w.Clusters) == 0 {
+		s = w.Name + ": no cluster"
+	}
+	s += fmt.Sprintf(" (%d changed; %d at a time", len(w.Changed), w.Batch)
+	if w.Soak != "" {
+		s += ", soak " + w.Soak
+	}
+	s += ")"
+	if w.Implicit {
+		s += " - clusters in no wave go last"
+	}
+	return s
 }
 
 // ChartChange is one remote chart whose locked version differs between base and head.

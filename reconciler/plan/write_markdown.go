@@ -42,6 +42,13 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 		}
 		b.WriteString("\n")
 	}
+	for _, rp := range r.Rollouts {
+		fmt.Fprintf(&b, "App **%s** rolls out in %d wave(s):\n\n", mdEscape(rp.App), len(rp.Waves))
+		for i, w := range rp.Waves {
+			fmt.Fprintf(&b, "%d. %s\n", i+1, mdEscape(w.String()))
+		}
+		b.WriteString("\n")
+	}
 	quietOnes := quietNames(r)
 	if len(quietOnes) < len(r.Clusters) {
 		b.WriteString("| Cluster | State | Create | Change | Prune | Kept | Violations |\n|---|---|---:|---:|---:|---:|---:|\n")

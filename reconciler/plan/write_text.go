@@ -44,6 +44,13 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 			fmt.Fprintln(&b, "  "+c.String())
 		}
 	}
+	for _, rp := range r.Rollouts {
+		fmt.Fprintln(&b)
+		fmt.Fprintf(&b, "app %s rolls out in %d wave(s):\n", rp.App, len(rp.Waves))
+		for i, w := range rp.Waves {
+			fmt.Fprintf(&b, "  %d. %s\n", i+1, w)
+		}
+	}
 	for _, cp := range r.Clusters {
 		if quiet(cp) {
 			continue

@@ -125,3 +125,28 @@ func RolloutFiles(rollouts []Rollout) (map[string][]byte, error) {
 	}
 	return files, nil
 }
+
+// Progress is one line per wave: its clusters and how many have the revision.
+func (r Rollout) Progress() []string {
+	var out []string
+	for i, w := range r.Waves {
+		names, updated := make([]string, 0, len(w.Clusters)), 0
+		for _, c := range w.Clusters {
+			names = append(names, c.Cluster)
+			if c.Revision == r.Revision {
+				updated++
+			}
+		}
+		mark := ""
+		switch {
+		case r.Phase == RolloutHalted && r.Halted != nil && r.Halted.Wave == w.Name:
+			mark = " (halted here)"
+		case i == r.Wave && r.Phase == RolloutSoaking && r.SoakUntil != nil:
+			mark = " (soaking until " + r.SoakUntil.UTC().Format("15:04:05") + " UTC)"
+		case i == r.Wave && r.Phase == RolloutProgressing:
+			mark = " (updating)"
+		}
+		out = append(out, fmt.Sprintf("wave %d %s: %d/%d updated [%s]%s", i+1, w.Name, updated, len(w.Clusters), strings.Join(names, ", "), mark))
+	}
+	return out
+}

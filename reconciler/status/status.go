@@ -202,4 +202,6 @@ func orDash(s string) string {
 type Document struct {
 	Clusters   []Cluster  `json:"clusters"`
 	Businesses []Business `json:"businesses"`
+	// Rollouts are the Apps that roll out in waves (status/rollouts/).
+	Rollouts []Rollout `json:"rollouts,omitempty"`
 }
