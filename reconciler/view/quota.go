@@ -1,7 +1,8 @@
 package view
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -37,7 +38,7 @@ func businessCluster(bc status.BusinessCluster, declared map[string]string) Busi
 	}
 	for _, ns := range bc.Namespaces {
 		nb := NamespaceBars{Namespace: ns.Namespace}
-		for _, res := range sortedKeys(ns.Hard) {
+		for _, res := range slices.Sorted(maps.Keys(ns.Hard)) {
 			nb.Bars = append(nb.Bars, bar(res, ns.Used[res], ns.Hard[res]))
 			add(used, res, orZero(ns.Used[res]))
 			add(hard, res, ns.Hard[res])
@@ -53,7 +54,7 @@ func businessCluster(bc status.BusinessCluster, declared map[string]string) Busi
 		hard[res] = nil
 		add(hard, res, v)
 	}
-	for _, res := range sortedKeys(hard) {
+	for _, res := range slices.Sorted(maps.Keys(hard)) {
 		u := "0"
 		if used[res] != nil {
 			u = used[res].String()
@@ -84,13 +85,4 @@ func orZero(s string) string {
 		return "0"
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
