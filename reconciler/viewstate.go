@@ -135,6 +135,7 @@ func (l *Loop) Snapshot() view.State {
 		Fleet:      l.seen.fleetView,
 		DriftLog:   slices.Clone(l.seen.driftLog),
 		Revisions:  cloneRevisions(l.seen.revisions),
+		Rollouts:   l.rollouts.statuses(),
 	}
 }
 

@@ -71,7 +71,7 @@ func NewHandler(opts Options) (*Handler, error) {
 	h.mux.HandleFunc("GET /revisions", h.page("revisions", revisionsPage))
 	h.mux.HandleFunc("GET /api/fleet", h.api(func(s State, _ *http.Request) (any, bool) { return s, true }))
 	h.mux.HandleFunc("GET /api/status", h.api(func(s State, _ *http.Request) (any, bool) {
-		return status.Document{Clusters: nonNil(s.Clusters), Businesses: nonNil(s.Businesses)}, true
+		return status.Document{Clusters: nonNil(s.Clusters), Businesses: nonNil(s.Businesses), Rollouts: s.Rollouts}, true
 	}))
 	h.mux.HandleFunc("GET /api/matrix", h.api(apiOf(matrixPage)))
 	h.mux.HandleFunc("GET /api/clusters/{name}", h.api(apiOf(clusterPage)))
@@ -313,6 +313,15 @@ func driftPage(s State, _ *http.Request) (any, string, bool) {
 // RevisionsPage lists the recent revisions and where each stands now.
 type RevisionsPage struct {
 	Revisions []RevisionRow `json:"revisions"`
+	// Rollouts are the Apps that roll out in waves: where each stands, wave by wave.
+	Rollouts []RolloutRow `json:"rollouts"`
+}
+
+// RolloutRow is one App's rollout and a line per wave.
+type RolloutRow struct {
+	status.Rollout
+	Summary string   `json:"summary"`
+	Waves   []string `json:"progress"`
 }
 
 // RevisionRow is a revision, what its passes did, and the clusters it is applied on now.
@@ -323,7 +332,10 @@ type RevisionRow struct {
 }
 
 func revisionsPage(s State, _ *http.Request) (any, string, bool) {
-	p := RevisionsPage{Revisions: make([]RevisionRow, 0, len(s.Revisions))}
+	p := RevisionsPage{Revisions: make([]RevisionRow, 0, len(s.Revisions)), Rollouts: []RolloutRow{}}
+	for _, r := range s.Rollouts {
+		p.Rollouts = append(p.Rollouts, RolloutRow{Rollout: r, Summary: r.Summary(), Waves: r.Progress()})
+	}
 	for _, rev := range s.Revisions {
 		row := RevisionRow{RevisionRecord: rev, Current: []string{}}
 		for _, c := range s.Clusters {

@@ -71,6 +71,9 @@ func sampleState() State {
 			Businesses: map[string]BusinessInfo{"pay": {Members: []Member{{User: "erin", Role: "admin"}}, Quota: map[string]map[string]string{"alpha": {"requests.cpu": "10"}}}},
 		},
 		Revisions: []RevisionRecord{{Revision: rev1, Outcome: "partly applied", Clusters: []RevisionCluster{{Cluster: "alpha", Created: 3, Phase: "Degraded", Errors: 1}}}},
+		Rollouts: []status.Rollout{{App: "web", Revision: rev1, Phase: status.RolloutHalted,
+			Waves:  []status.RolloutWave{{Name: "canary", Clusters: []status.RolloutCluster{{Cluster: "alpha", Revision: rev1}}}, {Name: "rest", Clusters: []status.RolloutCluster{{Cluster: "beta"}}}},
+			Halted: &status.RolloutHalt{Wave: "canary", Cluster: "alpha", Reason: "Progressing: not healthy within the health timeout"}}},
 	}
 }
 
@@ -116,7 +119,7 @@ func TestViewPages(t *testing.T) {
 		{"/clusters/alpha", 200, []string{"1.37.2", "tapp", "TApp", "no kustomization.yaml", "kubectl-edit", "alert only (left as it is)", `<a href="/businesses/pay">pay</a>`}},
 		{"/businesses/pay", 200, []string{"user erin: admin", `aria-label="requests.cpu: 4 of 10 used"`, "1 of 4 used (25%)", "3 of 2 used (100%, over the limit)", "Namespace pay-dev"}},
 		{"/drift", 200, []string{"ConfigMap/web/web", "kubectl-edit"}},
-		{"/revisions", 200, []string{"partly applied", "Applied now on: alpha, beta."}},
+		{"/revisions", 200, []string{"partly applied", "Applied now on: alpha, beta.", "rollout of web 3f2a1c9 halted at wave canary (alpha: Progressing: not healthy within the health timeout)", "<li>wave 1 canary: 1/1 updated [alpha] (halted here)</li>", "<li>wave 2 rest: 0/1 updated [beta]</li>", "Halted at wave canary on alpha"}},
 		{"/clusters/nope", 404, []string{"no such cluster"}},
 		{"/assets/style.css", 200, []string{"--fg"}},
 		{"/assets/live.js", 200, []string{"EventSource"}},
@@ -142,7 +145,7 @@ func TestViewAPI(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(status.Document{Clusters: s.Clusters, Businesses: s.Businesses}, doc); diff != "" {
+	if diff := cmp.Diff(status.Document{Clusters: s.Clusters, Businesses: s.Businesses, Rollouts: s.Rollouts}, doc); diff != "" {
 		t.Errorf("/api/status (-want +got):\n%s", diff)
 	}
 	_, body = get(t, srv.URL+"/api/matrix")

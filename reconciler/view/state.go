@@ -37,6 +37,8 @@ type State struct {
 	DriftLog []DriftEvent `json:"driftLog,omitempty"`
 	// Revisions are the revisions the loop tried, newest first.
 	Revisions []RevisionRecord `json:"revisions,omitempty"`
+	// Rollouts are the Apps that roll out in waves, as status/rollouts/ will hold them.
+	Rollouts []status.Rollout `json:"rollouts,omitempty"`
 }
 
 // Fleet is the repository's declarations the pages show beside the status.
