@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os/exec"
 	"strings"
 	"sync"
@@ -51,20 +52,32 @@ spec:
 			"apiVersion: gitfleet.dev/v1alpha1\nkind: NotifyTemplate\nmetadata: {name: short}\nspec: {channel: hook, body: \"{{.Cluster}}: {{.Workload}} {{.Value}}\"}\n---\n" +
 			"apiVersion: gitfleet.dev/v1alpha1\nkind: Receiver\nmetadata: {name: erin}\nspec: {email: erin@example.com}\n---\n" +
 			"apiVersion: gitfleet.dev/v1alpha1\nkind: ReceiverGroup\nmetadata: {name: ops}\nspec: {receivers: [erin]}\n",
-		"apps/web/app.yaml":           appYAML("web"),
-		"apps/web/kustomization.yaml": kustomization("ns.yaml", "cm.yaml"),
-		"apps/web/ns.yaml":            namespace(name),
-		"apps/web/cm.yaml":            configMap(name, "web", "v1"),
+		// Clusters labelled tier=gold get the gold overlay: a change of a Cluster file, not
+		// of the App, that changes what the App renders.
+		"apps/web/app.yaml":                "apiVersion: gitfleet.dev/v1alpha1\nkind: App\nmetadata:\n  name: web\nspec:\n  source:\n    kustomize:\n      path: apps/web\n      overlays:\n      - selector: {matchLabels: {tier: gold}}\n        path: apps/web/gold\n  targets:\n    selector:\n      matchLabels: {env: test}\n",
+		"apps/web/gold/kustomization.yaml": kustomization("ns.yaml", "cm.yaml"),
+		"apps/web/gold/ns.yaml":            namespace(name),
+		"apps/web/gold/cm.yaml":            configMap(name, "web", "gold"),
+		"apps/web/kustomization.yaml":      kustomization("ns.yaml", "cm.yaml"),
+		"apps/web/ns.yaml":                 namespace(name),
+		"apps/web/cm.yaml":                 configMap(name, "web", "v1"),
 	}
+	maps.Copy(files, rolloutClusterFiles(""))
+	r.pushRacing(files)
+	return r
+}
+
+// rolloutClusterFiles are the four Cluster files, with extra labels.
+func rolloutClusterFiles(labels string) map[string]string {
+	files := map[string]string{}
 	for _, c := range rolloutClusters {
 		region := "north"
 		if c == beta || c == gamma {
 			region = "south"
 		}
-		files["clusters/"+c+".yaml"] = fmt.Sprintf("apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: %s\n  labels: {env: test, region: %s}\nspec:\n  version: \"1.37.2\"\n", c, region)
+		files["clusters/"+c+".yaml"] = fmt.Sprintf("apiVersion: gitfleet.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: %s\n  labels: {env: test, region: %s%s}\nspec:\n  version: \"1.37.2\"\n", c, region, labels)
 	}
-	r.pushRacing(files)
-	return r
+	return files
 }
 
 func (r *remoteFleet) rolloutLoop(t *testing.T, reg *prometheus.Registry) *reconciler.Loop {
@@ -158,7 +171,8 @@ func allHave(t *testing.T, ns, value string) bool {
 
 // TestRolloutWavesInOrder: a good change reaches the four clusters in wave order, each
 // wave only after the one before it was healthy for its soak, and beta and gamma one at a
-// time (maxUnavailable 1); the status commit records the rollout as complete.
+// time (maxUnavailable 1); the status commit records the rollout as complete. A change of
+// the Cluster files (a label that picks another overlay) follows the same waves.
 func TestRolloutWavesInOrder(t *testing.T) {
 	const ns = "rollout-order"
 	hook := newDriftHook(t)
@@ -172,35 +186,7 @@ func TestRolloutWavesInOrder(t *testing.T) {
 	seen := watchValue(t, ns, "v2")
 	r.pushRacing(map[string]string{"apps/web/cm.yaml": configMap(ns, "web", "v2")})
 	rev := r.head()
-	eventually(t, 60*time.Second, "v2 seen on every cluster", func() bool {
-		for _, c := range rolloutClusters {
-			if _, ok := seen.get(c); !ok {
-				return false
-			}
-		}
-		return true
-	})
-	at := map[string]time.Time{}
-	for _, c := range rolloutClusters {
-		at[c], _ = seen.get(c)
-	}
-	t.Logf("v2 reached alpha %s, beta +%s, gamma +%s, delta +%s", at[alpha].Format(time.TimeOnly), at[beta].Sub(at[alpha]), at[gamma].Sub(at[alpha]), at[delta].Sub(at[alpha]))
-	if d := at[beta].Sub(at[alpha]); d < 2*time.Second {
-		t.Errorf("beta got v2 %s after the canary; want at least its 2s soak", d)
-	}
-	if d := at[gamma].Sub(at[alpha]); d < 2*time.Second {
-		t.Errorf("gamma got v2 %s after the canary; want at least its 2s soak", d)
-	}
-	if d := at[gamma].Sub(at[beta]); d > -50*time.Millisecond && d < 50*time.Millisecond {
-		t.Errorf("beta and gamma got v2 %s apart; maxUnavailable 1 updates them one at a time", d)
-	}
-	last := at[beta]
-	if at[gamma].After(last) {
-		last = at[gamma]
-	}
-	if d := at[delta].Sub(last); d < time.Second {
-		t.Errorf("delta got v2 %s after the region wave; want at least its 1s soak", d)
-	}
+	expectWaveOrder(t, seen, "v2")
 	var st status.Rollout
 	eventually(t, 20*time.Second, "the rollout of v2 complete in status", func() bool {
 		st = r.rolloutStatus("web")
@@ -216,8 +202,50 @@ func TestRolloutWavesInOrder(t *testing.T) {
 	if got := gauge(t, reg, "gitfleet_rollout_wave", map[string]string{"app": "web"}); got != 4 {
 		t.Errorf("gitfleet_rollout_wave = %v, want 4 (complete after 3 waves)", got)
 	}
+
+	// A change that is not the App's own: every Cluster file gains tier=gold, which puts
+	// the App's gold overlay on every cluster. It follows the same waves.
+	gold := watchValue(t, ns, "gold")
+	r.pushRacing(rolloutClusterFiles(", tier: gold"))
+	expectWaveOrder(t, gold, "the gold overlay")
 	if got := hook.alerts("rollout wave canary", "firing"); len(got) != 0 {
 		t.Errorf("a good rollout sent notifications: %+v", got)
+	}
+}
+
+// expectWaveOrder waits for every cluster to have the value and checks the order and
+// spacing of rolloutFleet's waves: the canary (soak 2s), beta and gamma one at a time
+// (soak 1s), then delta.
+func expectWaveOrder(t *testing.T, seen *firstSeen, what string) {
+	t.Helper()
+	eventually(t, 60*time.Second, what+" seen on every cluster", func() bool {
+		for _, c := range rolloutClusters {
+			if _, ok := seen.get(c); !ok {
+				return false
+			}
+		}
+		return true
+	})
+	at := map[string]time.Time{}
+	for _, c := range rolloutClusters {
+		at[c], _ = seen.get(c)
+	}
+	t.Logf("%s reached alpha %s, beta +%s, gamma +%s, delta +%s", what, at[alpha].Format(time.TimeOnly), at[beta].Sub(at[alpha]), at[gamma].Sub(at[alpha]), at[delta].Sub(at[alpha]))
+	if d := at[beta].Sub(at[alpha]); d < 2*time.Second {
+		t.Errorf("beta got %s %s after the canary; want at least its 2s soak", what, d)
+	}
+	if d := at[gamma].Sub(at[alpha]); d < 2*time.Second {
+		t.Errorf("gamma got %s %s after the canary; want at least its 2s soak", what, d)
+	}
+	if d := at[gamma].Sub(at[beta]); d > -50*time.Millisecond && d < 50*time.Millisecond {
+		t.Errorf("beta and gamma got %s %s apart; maxUnavailable 1 updates them one at a time", what, d)
+	}
+	last := at[beta]
+	if at[gamma].After(last) {
+		last = at[gamma]
+	}
+	if d := at[delta].Sub(last); d < time.Second {
+		t.Errorf("delta got %s %s after the region wave; want at least its 1s soak", what, d)
 	}
 }
 
