@@ -175,7 +175,7 @@ func (l *Loop) decide(src sourceState, why TriggerKind, now time.Time) (passWork
 
 // load reads and checks the revision against the last one applied.
 func (l *Loop) load(ctx context.Context, src sourceState) (*schema.Repo, *render.Renderer, error) {
-	repo, err := schema.LoadWithOptions(ctx, src.files, schema.LoadOptions{Secrets: l.opts.Apply.SecretPolicy, YAML: l.opts.Render.Limits.YAML, Passed: l.renders.Passed()})
+	repo, err := l.loadRepo(ctx, src.files)
 	if err == nil {
 		// The machines' recorded capacity bounds the quotas.
 		err = machines.CheckMeasuredCapacity(repo, l.machineFacts(repo, machines.FactsFromStatus(src.files)))
@@ -191,13 +191,23 @@ func (l *Loop) load(ctx context.Context, src sourceState) (*schema.Repo, *render
 	if err != nil {
 		return nil, nil, err
 	}
-	ro := l.opts.Render
-	ro.Cache = l.renders
-	renderer, err := render.NewWithOptions(ctx, src.files, repo, ro)
+	renderer, err := l.newRenderer(ctx, src.files, repo)
 	if err != nil {
 		return nil, nil, err
 	}
 	return repo, renderer, nil
+}
+
+// loadRepo reads a revision's files under the operator's secret policy and bounds.
+func (l *Loop) loadRepo(ctx context.Context, files fs.FS) (*schema.Repo, error) {
+	return schema.LoadWithOptions(ctx, files, schema.LoadOptions{Secrets: l.opts.Apply.SecretPolicy, YAML: l.opts.Render.Limits.YAML, Passed: l.renders.Passed()})
+}
+
+// newRenderer renders a revision with the loop's options and build cache.
+func (l *Loop) newRenderer(ctx context.Context, files fs.FS, repo *schema.Repo) (*render.Renderer, error) {
+	ro := l.opts.Render
+	ro.Cache = l.renders
+	return render.NewWithOptions(ctx, files, repo, ro)
 }
 
 // apply applies the revision to the clusters of the pass and cleans the clusters that

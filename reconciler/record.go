@@ -3,15 +3,10 @@ package reconciler
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
-	"path"
 	"slices"
 	"sort"
-	"strings"
 	"time"
-
-	"sigs.k8s.io/yaml"
 
 	"gitfleet.dev/gitfleet/reconciler/machines"
 	"gitfleet.dev/gitfleet/reconciler/status"
@@ -30,7 +25,7 @@ func (l *Loop) record(src sourceState, repo *schema.Repo, results []ClusterResul
 	if l.opts.WaitForMachines {
 		l.checkMachines(l.ctx, repo)
 	}
-	recorded := l.recordedStatuses(src.files)
+	recorded := status.ReadClusters(src.files)
 	clusters := make([]status.Cluster, len(results))
 	for i, r := range results {
 		var prev *status.Cluster
@@ -157,28 +152,6 @@ func (l *Loop) noteBackoff(r ClusterResult, now time.Time) {
 	l.backoff[r.Cluster] = b
 }
 
-// recordedStatuses reads the status files of the head: per cluster, what was committed.
-func (l *Loop) recordedStatuses(files fs.FS) map[string]status.Cluster {
-	out := map[string]status.Cluster{}
-	entries, _ := fs.ReadDir(files, "status/clusters") // none before the first status commit.
-	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".yaml")
-		if !ok || e.IsDir() {
-			continue
-		}
-		data, err := fs.ReadFile(files, path.Join("status/clusters", e.Name()))
-		if err != nil {
-			continue
-		}
-		var s status.Cluster
-		// A status file someone broke is a status file gitfleet rewrites.
-		if yaml.Unmarshal(data, &s) == nil && s.Cluster == name {
-			out[name] = s
-		}
-	}
-	return out
-}
-
 // recordInvalid records a revision that cannot be applied in the status of every cluster:
 // they keep their last applied state, and the errors say why this one was not.
 func (l *Loop) recordInvalid(src sourceState, problem error) {
@@ -188,7 +161,7 @@ func (l *Loop) recordInvalid(src sourceState, problem error) {
 		msg = fmt.Sprintf("revision %s was not applied: %d problems, the first: %v (run gitfleet validate)", short(src.revision), len(list), list[0])
 	}
 	l.opts.Apply.Log.Error(problem, "revision not applied", "revision", short(src.revision))
-	recorded := l.recordedStatuses(src.files)
+	recorded := status.ReadClusters(src.files)
 	l.mu.Lock()
 	last := append([]status.Cluster(nil), l.last...)
 	if len(last) == 0 {

@@ -23,13 +23,7 @@ type rolloutBook struct {
 	// once now).
 	gone map[string]bool
 	// halts are the halts of the last observe, to notify.
-	halts []rolloutHalt
-}
-
-// rolloutHalt is a rollout that just stopped, for its notification.
-type rolloutHalt struct {
-	app, revision string
-	halt          status.RolloutHalt
+	halts []RolloutReport
 }
 
 // appRollout is one App's rollout.
@@ -263,7 +257,7 @@ func (b *rolloutBook) observe(results []ClusterResult, moved map[string]map[stri
 		switch {
 		case failure != nil:
 			r.halt(*failure)
-			b.halts = append(b.halts, rolloutHalt{app: r.app, revision: r.target, halt: *r.halted})
+			b.halts = append(b.halts, RolloutReport{App: r.app, Revision: r.target, RolloutHalt: *r.halted})
 		case confirmed:
 			r.advance()
 			r.next = now
@@ -396,7 +390,8 @@ func (r *appRollout) status() status.Rollout {
 	return s
 }
 
-// goneFiles lists the rollout files to delete, and forgets them.
+// goneFiles lists the rollout files to delete. They stay listed: deleting a file that is
+// already gone changes nothing, and a status commit that failed is retried with them.
 func (b *rolloutBook) goneFiles() []string {
 	out := make([]string, 0, len(b.gone))
 	for name := range b.gone {

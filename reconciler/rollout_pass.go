@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -27,7 +28,7 @@ func (l *Loop) rolloutStep(src sourceState, repo *schema.Repo, newest *render.Re
 			return l.applied // every cluster had it: the App rolled out all at once before.
 		}
 		if recorded == nil {
-			recorded = l.recordedStatuses(src.files)
+			recorded = status.ReadClusters(src.files)
 		}
 		s := recorded[cluster]
 		for _, a := range s.Apps {
@@ -44,6 +45,7 @@ func (l *Loop) rolloutStep(src sourceState, repo *schema.Repo, newest *render.Re
 	}
 	l.rollouts.begin(repo, src.revision, seed, now)
 	need := l.rollouts.step(now)
+	waves := len(l.rollouts.apps) > 0
 	l.mu.Unlock()
 	switch {
 	case work.rollout:
@@ -58,7 +60,7 @@ func (l *Loop) rolloutStep(src sourceState, repo *schema.Repo, newest *render.Re
 			}
 		}
 	}
-	return &waveRenderer{newest: newest, revisionFor: l.revisionFor, past: l.past, moved: map[string]map[string]bool{}}
+	return &waveRenderer{newest: newest, waves: waves, revisionFor: l.revisionFor, past: l.past, moved: map[string]map[string]bool{}}
 }
 
 // revisionFor is the waveRenderer's view of the rollouts (it renders clusters in
@@ -83,11 +85,10 @@ func (l *Loop) rolloutObserve(ctx context.Context, repo *schema.Repo, results []
 		l.opts.Metrics.rollout(s)
 	}
 	for _, h := range halts {
-		l.opts.Metrics.rolloutHalt(h.app)
-		l.opts.Apply.Log.Error(fmt.Errorf("%s", h.halt.Reason), "rollout halted: later waves keep the revision they have until a new commit", "app", h.app, "revision", short(h.revision), "wave", h.halt.Wave, "cluster", h.halt.Cluster, "rolledBack", h.halt.RolledBack)
+		l.opts.Metrics.rolloutHalt(h.App)
+		l.opts.Apply.Log.Error(errors.New(h.Reason), "rollout halted: later waves keep the revision they have until a new commit", "app", h.App, "revision", short(h.Revision), "wave", h.Wave, "cluster", h.Cluster, "rolledBack", h.RolledBack)
 		if l.opts.NotifyRollout != nil {
-			report := RolloutReport{App: h.app, Revision: h.revision, RolloutHalt: h.halt}
-			l.background.Go(func() { l.opts.NotifyRollout(ctx, repo, report) })
+			l.background.Go(func() { l.opts.NotifyRollout(ctx, repo, h) })
 		}
 	}
 }
@@ -98,13 +99,11 @@ func (l *Loop) loadPast(ctx context.Context, rev string) (*schema.Repo, *render.
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading revision %s: %w", short(rev), err)
 	}
-	repo, err := schema.LoadWithOptions(ctx, files, schema.LoadOptions{Secrets: l.opts.Apply.SecretPolicy, YAML: l.opts.Render.Limits.YAML, Passed: l.renders.Passed()})
+	repo, err := l.loadRepo(ctx, files)
 	if err != nil {
 		return nil, nil, err
 	}
-	ro := l.opts.Render
-	ro.Cache = l.renders
-	renderer, err := render.NewWithOptions(ctx, files, repo, ro)
+	renderer, err := l.newRenderer(ctx, files, repo)
 	if err != nil {
 		return nil, nil, err
 	}

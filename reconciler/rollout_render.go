@@ -18,6 +18,9 @@ import (
 // are the same at the newest revision simply gets the newest one.
 type waveRenderer struct {
 	newest *render.Renderer
+	// waves: some App rolls out in waves; without, every cluster renders newest alone,
+	// with no per-App lookup on the path every pass takes.
+	waves bool
 	// revisionFor says which revision an App has on a cluster when it is held back.
 	revisionFor func(app, cluster string) (rev string, held bool)
 	past        *pastRevisions
@@ -30,6 +33,9 @@ type waveRenderer struct {
 
 func (w *waveRenderer) Cluster(ctx context.Context, c *schema.Cluster) render.ClusterResult {
 	res := w.newest.Cluster(ctx, c)
+	if !w.waves {
+		return res
+	}
 	name := c.Metadata.Name
 	out := res.Apps[:0:0]
 	for _, app := range res.Apps {

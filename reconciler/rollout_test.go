@@ -82,7 +82,7 @@ func TestRolloutBookHaltAndRollback(t *testing.T) {
 			schema.WavePlan{Name: "rest", Clusters: []string{"b"}, Batch: 1})
 		b.step(now)
 		b.observe([]ClusterResult{{Cluster: "a", Apps: []AppResult{{App: "web", Health: Unknown, Err: errors.New("apply failed")}}}}, nil, now)
-		if len(b.halts) != 1 || b.halts[0].halt.Wave != "canary" || b.halts[0].halt.Cluster != "a" || b.halts[0].halt.Reason != "apply failed" {
+		if len(b.halts) != 1 || b.halts[0].Wave != "canary" || b.halts[0].Cluster != "a" || b.halts[0].Reason != "apply failed" {
 			t.Fatalf("%s: halts %+v, want one at canary/a", onFail, b.halts)
 		}
 		for range 3 {

@@ -1,11 +1,8 @@
 package render
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -18,17 +15,6 @@ import (
 	"gitfleet.dev/gitfleet/schema"
 	"gitfleet.dev/gitfleet/test/chartserver"
 )
-
-// envSecrets reads {env: VAR} references, as gitfleet's resolver does for variables.
-type envSecrets struct{}
-
-func (envSecrets) Resolve(_ context.Context, ref *schema.SecretRef) ([]byte, error) {
-	v, ok := os.LookupEnv(ref.Env)
-	if !ok {
-		return nil, fmt.Errorf("variable %q is not set", ref.Env)
-	}
-	return []byte(v), nil
-}
 
 // remoteFleet is a fleet whose charts come from three servers: web from a Helm
 // repository over HTTPS with basic auth, its dependencies from an OCI registry and a
@@ -114,7 +100,7 @@ func (f *remoteFleet) client(t *testing.T, dir string, offline bool) *remotechar
 		t.Fatal(err)
 	}
 	opts := remotechart.DefaultOptions()
-	opts.Cache, opts.Secrets, opts.Offline, opts.Timeout = cache, envSecrets{}, offline, 10*time.Second
+	opts.Cache, opts.Secrets, opts.Offline, opts.Timeout = cache, chartserver.EnvSecrets{}, offline, 10*time.Second
 	opts.PlainHTTPHosts = []string{f.registry.Host()}
 	c, err := remotechart.New(opts)
 	if err != nil {

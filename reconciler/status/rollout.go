@@ -73,23 +73,33 @@ const RolloutDir = "status/rollouts"
 // RolloutFile is the path of an App's rollout file.
 func RolloutFile(app string) string { return path.Join(RolloutDir, app+".yaml") }
 
-// ReadRollouts reads the rollout files of a revision's status, by App; a file someone
-// broke is skipped (gitfleet rewrites it).
+// ReadRollouts reads the rollout files of a revision's status, by App.
 func ReadRollouts(files fs.FS) map[string]Rollout {
-	out := map[string]Rollout{}
-	entries, _ := fs.ReadDir(files, RolloutDir) // none before the first rollout.
+	return readFiles(files, RolloutDir, func(r Rollout) string { return r.App })
+}
+
+// ReadClusters reads the cluster status files of a revision, by cluster.
+func ReadClusters(files fs.FS) map[string]Cluster {
+	return readFiles(files, "status/clusters", func(c Cluster) string { return c.Cluster })
+}
+
+// readFiles reads the <name>.yaml files of a status directory, keyed by name; a file
+// someone broke, or one that names another object, is skipped (gitfleet rewrites it).
+func readFiles[T any](files fs.FS, dir string, nameOf func(T) string) map[string]T {
+	out := map[string]T{}
+	entries, _ := fs.ReadDir(files, dir) // none before the first status commit.
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".yaml")
 		if !ok || e.IsDir() {
 			continue
 		}
-		data, err := fs.ReadFile(files, path.Join(RolloutDir, e.Name()))
+		data, err := fs.ReadFile(files, path.Join(dir, e.Name()))
 		if err != nil {
 			continue
 		}
-		var r Rollout
-		if yaml.Unmarshal(data, &r) == nil && r.App == name {
-			out[name] = r
+		var v T
+		if yaml.Unmarshal(data, &v) == nil && nameOf(v) == name {
+			out[name] = v
 		}
 	}
 	return out

@@ -1,7 +1,6 @@
 package remotechart_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,17 +18,6 @@ import (
 	"gitfleet.dev/gitfleet/test/chartserver"
 	"gitfleet.dev/gitfleet/test/hostile"
 )
-
-// envSecrets reads {env: VAR} references, as gitfleet's resolver does for variables.
-type envSecrets struct{}
-
-func (envSecrets) Resolve(_ context.Context, ref *schema.SecretRef) ([]byte, error) {
-	v, ok := os.LookupEnv(ref.Env)
-	if ref.Env == "" || !ok {
-		return nil, fmt.Errorf("variable %q is not set", ref.Env)
-	}
-	return []byte(v), nil
-}
 
 func pkg(t *testing.T, name, version string) []byte {
 	t.Helper()
@@ -52,7 +40,7 @@ func client(t *testing.T, dir string, mutate func(*remotechart.Options)) *remote
 		t.Fatal(err)
 	}
 	opts := remotechart.DefaultOptions()
-	opts.Cache, opts.Secrets, opts.Timeout = cache, envSecrets{}, 10*time.Second
+	opts.Cache, opts.Secrets, opts.Timeout = cache, chartserver.EnvSecrets{}, 10*time.Second
 	if mutate != nil {
 		mutate(&opts)
 	}

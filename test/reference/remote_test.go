@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,17 +20,6 @@ import (
 	"gitfleet.dev/gitfleet/schema"
 	"gitfleet.dev/gitfleet/test/chartserver"
 )
-
-// envSecrets reads {env: VAR} references, as gitfleet's resolver does for variables.
-type envSecrets struct{}
-
-func (envSecrets) Resolve(_ context.Context, ref *schema.SecretRef) ([]byte, error) {
-	v, ok := os.LookupEnv(ref.Env)
-	if !ok {
-		return nil, fmt.Errorf("variable %q is not set", ref.Env)
-	}
-	return []byte(v), nil
-}
 
 // TestRemoteChartMatchesReference renders locked remote charts with gitfleet and the same
 // chart versions with `helm template` from the same servers: Helm's subchart test chart
@@ -105,7 +93,7 @@ func TestRemoteChartMatchesReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := remotechart.DefaultOptions()
-	opts.Cache, opts.Secrets, opts.PlainHTTPHosts = cache, envSecrets{}, []string{reg.Host(), open.Host()}
+	opts.Cache, opts.Secrets, opts.PlainHTTPHosts = cache, chartserver.EnvSecrets{}, []string{reg.Host(), open.Host()}
 	client, err := remotechart.New(opts)
 	if err != nil {
 		t.Fatal(err)
