@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,8 +26,9 @@ import (
 var rolloutClusters = []string{alpha, beta, gamma, delta}
 
 // rolloutFleet is a fleet of the four harness clusters in three waves: alpha (the
-// canary), then beta and gamma one at a time, then the rest (delta).
-func rolloutFleet(t *testing.T, name, hookURL string, canarySoak time.Duration) *remoteFleet {
+// canary), then beta and gamma one at a time, then the rest (delta). onFailure is the
+// strategy's onFailure ("" for the default, halt).
+func rolloutFleet(t *testing.T, name, hookURL string, canarySoak time.Duration, onFailure string) *remoteFleet {
 	r := newRemoteFleet(t, name)
 	fleet := fmt.Sprintf(`apiVersion: gitfleet.dev/v1alpha1
 kind: Fleet
@@ -36,6 +39,7 @@ spec:
     receiverGroups: [ops]
     notify: [{channel: hook, template: short}]
   rollout:
+    onFailure: %s
     waves:
     - name: canary
       clusters: [alpha]
@@ -45,7 +49,7 @@ spec:
       maxUnavailable: "1"
       soak: 1s
     - name: rest
-`, name, canarySoak)
+`, name, cmp.Or(onFailure, "halt"), canarySoak)
 	files := map[string]string{
 		"fleet.yaml": fleet,
 		"alerting/notify.yaml": "apiVersion: gitfleet.dev/v1alpha1\nkind: NotifyChannel\nmetadata: {name: hook}\nspec:\n  webhook: {url: \"" + hookURL + "/rollout\"}\n---\n" +
@@ -176,7 +180,7 @@ func allHave(t *testing.T, ns, value string) bool {
 func TestRolloutWavesInOrder(t *testing.T) {
 	const ns = "rollout-order"
 	hook := newDriftHook(t)
-	r := rolloutFleet(t, ns, hook.URL, 2*time.Second)
+	r := rolloutFleet(t, ns, hook.URL, 2*time.Second, "")
 	reg := prometheus.NewRegistry()
 	stop := runLoop(t, r.rolloutLoop(t, reg))
 	defer stop()
@@ -271,7 +275,7 @@ spec:
 func TestRolloutHaltsOnAnUnhealthyCanary(t *testing.T) {
 	const ns = "rollout-halt"
 	hook := newDriftHook(t)
-	r := rolloutFleet(t, ns, hook.URL, time.Second)
+	r := rolloutFleet(t, ns, hook.URL, time.Second, "")
 	reg := prometheus.NewRegistry()
 	stop := runLoop(t, r.rolloutLoop(t, reg))
 	defer stop()
@@ -336,37 +340,110 @@ func TestRolloutHaltsOnAnUnhealthyCanary(t *testing.T) {
 	}
 }
 
-// TestRolloutResumesAfterLeaderChange: the leader stops while the canary soaks; the next
-// one continues from the committed status: it waits out the same soak (a fresh start
-// would see the canary updated and move on at once) and finishes the rollout.
-func TestRolloutResumesAfterLeaderChange(t *testing.T) {
+// TestRolloutRollsBackTheFailedWave: with onFailure rollback, a change whose Deployment
+// never becomes healthy on the canary is taken back there: the canary has the previous
+// revision again (its ConfigMap, no Deployment) and keeps it through several intervals;
+// the later waves never saw the change; the status says halted and rolled back. A fixing
+// commit then rolls out to all.
+func TestRolloutRollsBackTheFailedWave(t *testing.T) {
+	const ns = "rollout-back"
+	hook := newDriftHook(t)
+	r := rolloutFleet(t, ns, hook.URL, time.Second, "rollback")
+	stop := runLoop(t, r.rolloutLoop(t, prometheus.NewRegistry()))
+	defer stop()
+	eventually(t, 60*time.Second, "the first revision on every cluster", func() bool { return allHave(t, ns, "v1") })
+
+	canary := watchValue(t, ns, "v2")
+	r.pushRacing(map[string]string{
+		"apps/web/kustomization.yaml": kustomization("ns.yaml", "cm.yaml", "deploy.yaml"),
+		"apps/web/cm.yaml":            configMap(ns, "web", "v2"),
+		"apps/web/deploy.yaml":        unhealthyDeployment(ns),
+	})
+	bad := r.head()
+	var st status.Rollout
+	eventually(t, 30*time.Second, "the halt in the status commit", func() bool {
+		st = r.rolloutStatus("web")
+		return st.Revision == bad && st.Phase == status.RolloutHalted
+	})
+	if h := st.Halted; h == nil || h.Wave != "canary" || !h.RolledBack {
+		t.Errorf("halt recorded as %+v; want wave canary, rolled back", st.Halted)
+	}
+	if _, ok := canary.get(alpha); !ok {
+		t.Errorf("the canary never had the failed revision: nothing was tried")
+	}
+	eventually(t, 20*time.Second, "the canary back on v1", func() bool { return configMapValue(t, alpha, ns, "web") == "v1" })
+	eventually(t, 20*time.Second, "the failed Deployment gone from the canary", func() bool {
+		var dep appsv1.Deployment
+		err := clientFor(t, alpha).Get(t.Context(), keyOf(ns, "web"), &dep)
+		return err != nil || dep.DeletionTimestamp != nil
+	})
+	eventually(t, 10*time.Second, "the halt notification", func() bool { return len(hook.alerts("rollout wave canary", "firing")) > 0 })
+	// Several intervals: the rolled-back canary is not given the failed revision again.
+	again := watchValue(t, ns, "v2")
+	time.Sleep(3 * time.Second)
+	for _, c := range rolloutClusters {
+		if at, ok := again.get(c); ok {
+			t.Errorf("%s had the failed revision again at %s, after the rollback", c, at.Format(time.TimeOnly))
+		}
+	}
+	for _, c := range []string{beta, gamma, delta} {
+		if _, ok := canary.get(c); ok {
+			t.Errorf("%s got the failed revision; only the canary should have", c)
+		}
+	}
+
+	r.pushRacing(map[string]string{
+		"apps/web/kustomization.yaml": kustomization("ns.yaml", "cm.yaml"),
+		"apps/web/cm.yaml":            configMap(ns, "web", "v3"),
+	})
+	fix := r.head()
+	eventually(t, 60*time.Second, "the fix on every cluster", func() bool { return allHave(t, ns, "v3") })
+	eventually(t, 20*time.Second, "the fix's rollout complete in status", func() bool {
+		st = r.rolloutStatus("web")
+		return st.Revision == fix && st.Phase == status.RolloutComplete
+	})
+}
+
+// TestRolloutResumesAfterLeaderKill runs two gitfleet serve processes and kills the
+// leader with SIGKILL while the canary soaks. The other replica takes the Lease and
+// continues from the committed status: it waits out the same soak (a fresh start would
+// see the canary updated and move on at once) and finishes the rollout.
+func TestRolloutResumesAfterLeaderKill(t *testing.T) {
+	bin := buildGitfleet(t)
 	const ns = "rollout-resume"
 	hook := newDriftHook(t)
-	r := rolloutFleet(t, ns, hook.URL, 6*time.Second)
-	stop := runLoop(t, r.rolloutLoop(t, prometheus.NewRegistry()))
+	r := rolloutFleet(t, ns, hook.URL, 8*time.Second, "")
+	leaseNS := createNamespace(t, alpha, ns+"-system")
+	args := func() []string {
+		// Status commits on: the next leader resumes from them.
+		return slices.DeleteFunc(serveArgs(t, r, env.Kubeconfig, env.Kubeconfig, leaseNS), func(a string) bool { return a == "--no-status-commits" })
+	}
+	first := startServe(t, bin, "first", args()...)
 	eventually(t, 60*time.Second, "the first revision on every cluster", func() bool { return allHave(t, ns, "v1") })
-	eventually(t, 20*time.Second, "the first rollout complete", func() bool { return r.rolloutStatus("web").Phase == status.RolloutComplete })
+	eventually(t, 30*time.Second, "the first rollout complete", func() bool { return r.rolloutStatus("web").Phase == status.RolloutComplete })
+	second := startServe(t, bin, "second", args()...)
+	eventually(t, 30*time.Second, "the second replica to try for the Lease", func() bool {
+		return strings.Contains(second.output(), "Attempting to acquire leader lease")
+	})
 
 	r.pushRacing(map[string]string{"apps/web/cm.yaml": configMap(ns, "web", "v2")})
 	rev := r.head()
 	var st status.Rollout
-	eventually(t, 20*time.Second, "the canary soaking in status", func() bool {
+	eventually(t, 30*time.Second, "the canary soaking in status", func() bool {
 		st = r.rolloutStatus("web")
 		return st.Revision == rev && st.Phase == status.RolloutSoaking
 	})
-	stop() // the leader goes away mid-soak
+	first.kill() // the leader crashes mid-soak: its Lease is not released
 	soakEnd := *st.SoakUntil
-	if time.Until(soakEnd) < time.Second {
+	if time.Until(soakEnd) < 2*time.Second {
 		t.Fatalf("the soak ends at %s, too soon to test a resume", soakEnd)
 	}
 	seen := watchValue(t, ns, "v2")
-	stop = runLoop(t, r.rolloutLoop(t, prometheus.NewRegistry()))
-	defer stop()
 	eventually(t, 60*time.Second, "v2 on every cluster under the new leader", func() bool { return allHave(t, ns, "v2") })
 	if at, _ := seen.get(beta); at.Before(soakEnd) {
 		t.Errorf("the new leader updated beta at %s, before the committed soak ended at %s", at.Format(time.TimeOnly), soakEnd.Format(time.TimeOnly))
 	}
-	eventually(t, 20*time.Second, "the rollout complete", func() bool {
+	eventually(t, 30*time.Second, "the rollout complete", func() bool {
 		st = r.rolloutStatus("web")
 		return st.Revision == rev && st.Phase == status.RolloutComplete
 	})
