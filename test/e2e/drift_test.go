@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/reconciler/gitsource"
@@ -62,17 +61,7 @@ func TestServeDrift(t *testing.T) {
 	eventually(t, 20*time.Second, "first apply", func() bool { return configMapValue(t, alpha, "drift", "audit") == "v1" })
 	time.Sleep(time.Second) // the watches list and start
 
-	edit := func(name string) {
-		c := clientFor(t, alpha)
-		cm := newConfigMap()
-		if err := c.Get(t.Context(), keyOf("drift", name), cm); err != nil {
-			t.Fatal(err)
-		}
-		cm.Data["value"] = "edited by hand"
-		if err := c.Update(t.Context(), cm, client.FieldOwner("kubectl-edit")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	edit := func(name string) { editConfigMap(t, alpha, "drift", name, "edited by hand") }
 	edit("web")
 	took := eventually(t, 5*time.Second, "drift: correct to put the value back", func() bool {
 		return configMapValue(t, alpha, "drift", "web") == "v1"

@@ -306,6 +306,10 @@ func TestRolloutHaltsOnAnUnhealthyCanary(t *testing.T) {
 	if v := configMapValue(t, alpha, ns, "web"); v != "v2" {
 		t.Errorf("the canary has %q; a halt without rollback leaves it on the failed revision v2", v)
 	}
+	// A cluster the rollout has not reached is still reconciled at the revision it has:
+	// an edit there is put back to v1, not to the halted revision.
+	editConfigMap(t, delta, ns, "web", "edited by hand")
+	eventually(t, 20*time.Second, "the edit on delta put back to v1", func() bool { return configMapValue(t, delta, ns, "web") == "v1" })
 	// Several intervals: nothing but a commit moves a halted rollout.
 	time.Sleep(2 * time.Second)
 	for _, c := range []string{beta, gamma, delta} {

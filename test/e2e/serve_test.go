@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"gitfleet.dev/gitfleet/reconciler"
@@ -112,6 +113,21 @@ func configMapValue(t *testing.T, cluster, ns, name string) string {
 		return ""
 	}
 	return cm.Data["value"]
+}
+
+// editConfigMap sets a ConfigMap's value as a person with kubectl edit would (another
+// field manager): drift.
+func editConfigMap(t *testing.T, cluster, ns, name, value string) {
+	t.Helper()
+	c := clientFor(t, cluster)
+	cm := newConfigMap()
+	if err := c.Get(t.Context(), keyOf(ns, name), cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["value"] = value
+	if err := c.Update(t.Context(), cm, client.FieldOwner("kubectl-edit")); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestServeLoop is gitfleet serve's loop against a real git remote: a push applied on a

@@ -233,17 +233,7 @@ func TestServeAlertOnlyDriftIsNeverCorrected(t *testing.T) {
 	time.Sleep(time.Second) // the watches list and start
 
 	const object = "ConfigMap/alertonly/audit"
-	setValue := func(value string) {
-		c := clientFor(t, alpha)
-		cm := newConfigMap()
-		if err := c.Get(t.Context(), keyOf("alertonly", "audit"), cm); err != nil {
-			t.Fatal(err)
-		}
-		cm.Data["value"] = value
-		if err := c.Update(t.Context(), cm, client.FieldOwner("kubectl-edit")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	setValue := func(value string) { editConfigMap(t, alpha, "alertonly", "audit", value) }
 	stays := func(what, want string) {
 		t.Helper()
 		time.Sleep(6 * interval)

@@ -17,7 +17,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/reconciler/view"
@@ -163,15 +162,7 @@ func TestViewInBrowser(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__notReloaded = true`)); err != nil {
 		t.Fatal(err)
 	}
-	c := clientFor(t, alpha)
-	cm := newConfigMap()
-	if err := c.Get(t.Context(), keyOf("view", "audit"), cm); err != nil {
-		t.Fatal(err)
-	}
-	cm.Data["value"] = "edited by hand"
-	if err := c.Update(t.Context(), cm, client.FieldOwner("kubectl-edit")); err != nil {
-		t.Fatal(err)
-	}
+	editConfigMap(t, alpha, "view", "audit", "edited by hand")
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(`+cellJS(alpha, "audit")+`).includes("1 drifted")`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 		t.Fatalf("the drift did not appear on the open page: %v; cell %q", err, text(t, ctx, cellJS(alpha, "audit")))
 	}
