@@ -206,6 +206,9 @@ func TestRolloutWavesInOrder(t *testing.T) {
 	if got := gauge(t, reg, "gitfleet_rollout_wave", map[string]string{"app": "web"}); got != 4 {
 		t.Errorf("gitfleet_rollout_wave = %v, want 4 (complete after 3 waves)", got)
 	}
+	if got := gauge(t, reg, "gitfleet_rollout_clusters", map[string]string{"app": "web", "state": "updated"}); got != 4 {
+		t.Errorf("gitfleet_rollout_clusters{state=updated} = %v, want 4", got)
+	}
 
 	// A change that is not the App's own: every Cluster file gains tier=gold, which puts
 	// the App's gold overlay on every cluster. It follows the same waves.
@@ -312,6 +315,9 @@ func TestRolloutHaltsOnAnUnhealthyCanary(t *testing.T) {
 	eventually(t, 20*time.Second, "the edit on delta put back to v1", func() bool { return configMapValue(t, delta, ns, "web") == "v1" })
 	// Several intervals: nothing but a commit moves a halted rollout.
 	time.Sleep(2 * time.Second)
+	if got := gauge(t, reg, "gitfleet_rollout_halts_total", map[string]string{"app": "web"}); got != 1 {
+		t.Errorf("gitfleet_rollout_halts_total = %v after several intervals of one halt, want 1", got)
+	}
 	for _, c := range []string{beta, gamma, delta} {
 		if v := configMapValue(t, c, ns, "web"); v != "v1" {
 			t.Errorf("%s has %q after the canary halted; want v1 kept", c, v)

@@ -188,6 +188,9 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string, labels map[strin
 					continue metrics
 				}
 			}
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
 			return m.GetGauge().GetValue()
 		}
 	}
