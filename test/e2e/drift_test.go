@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"gitfleet.dev/gitfleet/reconciler"
 	"gitfleet.dev/gitfleet/reconciler/gitsource"
 	"gitfleet.dev/gitfleet/reconciler/notify"

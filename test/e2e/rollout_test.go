@@ -271,6 +271,32 @@ spec:
 `, ns)
 }
 
+// pushUnhealthy pushes v2 of the App with a Deployment that never becomes healthy, and
+// returns the commit.
+func (r *remoteFleet) pushUnhealthy(ns string) string {
+	r.pushRacing(map[string]string{
+		"apps/web/kustomization.yaml": kustomization("ns.yaml", "cm.yaml", "deploy.yaml"),
+		"apps/web/cm.yaml":            configMap(ns, "web", "v2"),
+		"apps/web/deploy.yaml":        unhealthyDeployment(ns),
+	})
+	return r.head()
+}
+
+// pushFix pushes v3 without the Deployment and waits for it to roll out to all.
+func (r *remoteFleet) pushFix(t *testing.T, ns string) {
+	t.Helper()
+	r.pushRacing(map[string]string{
+		"apps/web/kustomization.yaml": kustomization("ns.yaml", "cm.yaml"),
+		"apps/web/cm.yaml":            configMap(ns, "web", "v3"),
+	})
+	fix := r.head()
+	eventually(t, 60*time.Second, "the fix on every cluster", func() bool { return allHave(t, ns, "v3") })
+	eventually(t, 20*time.Second, "the fix's rollout complete in status", func() bool {
+		st := r.rolloutStatus("web")
+		return st.Revision == fix && st.Phase == status.RolloutComplete
+	})
+}
+
 // TestRolloutHaltsOnAnUnhealthyCanary: a change whose Deployment never becomes healthy
 // stops at the canary: the later waves keep the previous revision on their API servers,
 // through several intervals; a notification arrives and the status commit says halted,
@@ -284,12 +310,7 @@ func TestRolloutHaltsOnAnUnhealthyCanary(t *testing.T) {
 	defer stop()
 	eventually(t, 60*time.Second, "the first revision on every cluster", func() bool { return allHave(t, ns, "v1") })
 
-	r.pushRacing(map[string]string{
-		"apps/web/kustomization.yaml": kustomization("ns.yaml", "cm.yaml", "deploy.yaml"),
-		"apps/web/cm.yaml":            configMap(ns, "web", "v2"),
-		"apps/web/deploy.yaml":        unhealthyDeployment(ns),
-	})
-	bad := r.head()
+	bad := r.pushUnhealthy(ns)
 	var st status.Rollout
 	eventually(t, 30*time.Second, "the halt in the status commit", func() bool {
 		st = r.rolloutStatus("web")
@@ -334,16 +355,7 @@ func TestRolloutHaltsOnAnUnhealthyCanary(t *testing.T) {
 		}
 	}
 
-	r.pushRacing(map[string]string{
-		"apps/web/kustomization.yaml": kustomization("ns.yaml", "cm.yaml"),
-		"apps/web/cm.yaml":            configMap(ns, "web", "v3"),
-	})
-	fix := r.head()
-	eventually(t, 60*time.Second, "the fix on every cluster", func() bool { return allHave(t, ns, "v3") })
-	eventually(t, 20*time.Second, "the fix's rollout complete in status", func() bool {
-		st = r.rolloutStatus("web")
-		return st.Revision == fix && st.Phase == status.RolloutComplete
-	})
+	r.pushFix(t, ns)
 	var dep appsv1.Deployment
 	if err := clientFor(t, alpha).Get(t.Context(), keyOf(ns, "web"), &dep); err == nil && dep.DeletionTimestamp == nil {
 		t.Errorf("the fix did not prune the failed Deployment from the canary")
@@ -364,12 +376,7 @@ func TestRolloutRollsBackTheFailedWave(t *testing.T) {
 	eventually(t, 60*time.Second, "the first revision on every cluster", func() bool { return allHave(t, ns, "v1") })
 
 	canary := watchValue(t, ns, "v2")
-	r.pushRacing(map[string]string{
-		"apps/web/kustomization.yaml": kustomization("ns.yaml", "cm.yaml", "deploy.yaml"),
-		"apps/web/cm.yaml":            configMap(ns, "web", "v2"),
-		"apps/web/deploy.yaml":        unhealthyDeployment(ns),
-	})
-	bad := r.head()
+	bad := r.pushUnhealthy(ns)
 	var st status.Rollout
 	eventually(t, 30*time.Second, "the halt in the status commit", func() bool {
 		st = r.rolloutStatus("web")
@@ -402,16 +409,7 @@ func TestRolloutRollsBackTheFailedWave(t *testing.T) {
 		}
 	}
 
-	r.pushRacing(map[string]string{
-		"apps/web/kustomization.yaml": kustomization("ns.yaml", "cm.yaml"),
-		"apps/web/cm.yaml":            configMap(ns, "web", "v3"),
-	})
-	fix := r.head()
-	eventually(t, 60*time.Second, "the fix on every cluster", func() bool { return allHave(t, ns, "v3") })
-	eventually(t, 20*time.Second, "the fix's rollout complete in status", func() bool {
-		st = r.rolloutStatus("web")
-		return st.Revision == fix && st.Phase == status.RolloutComplete
-	})
+	r.pushFix(t, ns)
 }
 
 // TestRolloutResumesAfterLeaderKill runs two gitfleet serve processes and kills the
